@@ -1,0 +1,12 @@
+import { defineConfig } from 'tsup';
+
+export default defineConfig({
+  entry: { index: 'src/index.ts' },
+  format: ['esm'],
+  dts: true,
+  sourcemap: true,
+  clean: true,
+  target: 'es2022',
+  // Dawn for Node is loaded lazily with import('webgpu') and only in Node; never bundle it.
+  external: ['webgpu', '@adapterkit/core'],
+});
