@@ -14,6 +14,7 @@ import { copyBetween } from './kernels/elementwise.js';
 import { registerWebGpuKernels } from './kernels/index.js';
 import { BufferPool } from './pool.js';
 import { PARAM_WORDS, type Access, type Params } from './shader.js';
+import { STATUS_MESSAGES, STATUS_WORDS } from './status.js';
 
 /** Name the backend registers under. */
 export const WEBGPU_BACKEND_NAME = 'webgpu';
@@ -26,17 +27,6 @@ const COMPUTE_STAGE = 0x4;
 const PARAM_BYTES = PARAM_WORDS * 4;
 /** Host data queued for upload while commands are pending (copied in order inside the batch). */
 const UPLOAD_ARENA_BYTES = 1 << 20;
-/** Words of the status buffer kernels flag errors in. */
-const STATUS_WORDS = 4;
-
-/** Bits of status word 0 (set by kernels that validate indices on the GPU). */
-export const STATUS = { gather: 1, scatterAdd: 2, crossEntropy: 4 } as const;
-const STATUS_MESSAGES: Record<number, string> = {
-  [STATUS.gather]: 'gather: an index was out of range for the table (those rows were written as zeros)',
-  [STATUS.scatterAdd]: 'scatterAdd: an index was out of range for the output rows (those source rows were skipped)',
-  [STATUS.crossEntropy]: 'crossEntropy: a target was neither a class in [0, c) nor ignoreIndex (its loss/gradient row was written as zeros)',
-};
-
 const SUPPORTED: ReadonlySet<DType> = new Set<DType>(['f32', 'i32', 'u8', 'i8', 'f16', 'bf16']);
 
 /** A WebGPU storage: the handle is a GPUBuffer of at least ceil4(size·bytes) bytes. */
@@ -99,11 +89,11 @@ export class WebGpuBackend implements Backend {
   private dispatches = 0;
 
   private readonly paramsBuffer: GPUBuffer;
-  private readonly paramsHost: Uint32Array;
+  private readonly paramsHost: Uint32Array<ArrayBuffer>;
   private readonly uploadBuffer: GPUBuffer;
   private readonly uploadHost = new Uint8Array(UPLOAD_ARENA_BYTES);
   private uploadUsed = 0;
-  /** Kernels that validate indices OR flags into word 0 and store an offending value in word 1. */
+  /** Kernels that validate indices OR flags into word 0 and store an offending value in word 1 (see status.ts). */
   readonly statusBuffer: GPUBuffer;
 
   private readonly pipelines = new Map<string, GPUComputePipeline>();
@@ -111,6 +101,8 @@ export class WebGpuBackend implements Backend {
   private pendingDestroy: GPUBuffer[] = [];
   private errors: string[] = [];
   private lostReason: string | null = null;
+  private destroyed = false;
+  private ownsDevice = false;
   private liveBytes = 0;
   private liveBuffers = 0;
 
@@ -149,7 +141,8 @@ export class WebGpuBackend implements Backend {
     const bytes = size * bytesPerElement(dtype);
     const maxBytes = this.limits.maxBufferSize;
     if (bytes > maxBytes) throw new RangeError(`${this.name}: ${bytes} bytes exceed the device's maxBufferSize of ${maxBytes}`);
-    const buffer = this.pool.acquire(Math.max(4, ceil4(bytes)));
+    // Rounding up to a pool bucket must not push a bindable buffer past the binding limit.
+    const buffer = this.pool.acquire(Math.max(4, ceil4(bytes)), this.limits.maxStorageBufferBindingSize);
     this.liveBytes += bytes;
     this.liveBuffers++;
     return new WebGpuStorage(this, dtype, size, buffer);
@@ -161,7 +154,7 @@ export class WebGpuBackend implements Backend {
     s.freed = true;
     this.liveBytes -= s.size * bytesPerElement(s.dtype);
     this.liveBuffers--;
-    this.recycle(s.handle);
+    if (!this.destroyed) this.recycle(s.handle);
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
@@ -212,6 +205,26 @@ export class WebGpuBackend implements Backend {
     for (const b of this.pool.drain()) this.destroyLater(b);
     for (const b of this.staging.drain()) b.destroy();
     if (!this.encoder) this.destroyPending();
+  }
+
+  /**
+   * Releases the backend's GPU memory (pooled and internal buffers) and, if
+   * the backend created its device, destroys the device. Live storages become
+   * invalid; any later use throws.
+   */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.flush();
+    this.destroyed = true;
+    for (const b of [...this.pool.drain(), ...this.staging.drain(), this.paramsBuffer, this.uploadBuffer, this.statusBuffer]) b.destroy();
+    if (this.ownsDevice) this.device.destroy();
+    this.lostReason ??= 'destroyed: WebGpuBackend.destroy() was called';
+  }
+
+  /** @internal Marks the device as created by this backend (destroy() then destroys it). */
+  adoptDevice(): this {
+    this.ownsDevice = true;
+    return this;
   }
 
   // ---------------------------------------------------------------- kernels API
@@ -293,7 +306,15 @@ export class WebGpuBackend implements Backend {
   // ---------------------------------------------------------------- internals
 
   private commandEncoder(): GPUCommandEncoder {
-    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'adapterkit-batch' });
+    if (!this.encoder) {
+      this.encoder = this.device.createCommandEncoder({ label: 'adapterkit-batch' });
+      // Submit once the current synchronous burst of kernels ends, so the GPU
+      // starts without waiting for a read; a long burst still submits every
+      // maxDispatchesPerSubmit dispatches.
+      queueMicrotask(() => {
+        if (!this.destroyed) this.flush();
+      });
+    }
     return this.encoder;
   }
 
@@ -352,7 +373,7 @@ export class WebGpuBackend implements Backend {
     if (this.encoder && this.uploadUsed + bytes.length > UPLOAD_ARENA_BYTES) this.flush();
     if (!this.encoder) {
       // Nothing recorded: the queue write lands after all submitted work, as eager order requires.
-      this.device.queue.writeBuffer(buffer, byteOffset, bytes);
+      this.device.queue.writeBuffer(buffer, byteOffset, bytes as Uint8Array<ArrayBuffer>);
       return;
     }
     const at = this.uploadUsed;
@@ -433,6 +454,7 @@ export class WebGpuBackend implements Backend {
   }
 
   private checkAlive(): void {
+    if (this.destroyed) throw new Error(`${this.name}: the backend was destroyed`);
     if (this.lostReason) throw new Error(`${this.name}: the GPU device was lost (${this.lostReason})`);
   }
 
@@ -477,7 +499,7 @@ export interface CreateWebGpuBackendOptions extends WebGpuBackendOptions, GpuOpt
 export async function createWebGpuBackend(opts: CreateWebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   if (opts.device) return new WebGpuBackend(opts.device, opts.adapter ?? null, opts);
   const { adapter, device } = await requestDevice(opts);
-  return new WebGpuBackend(device, adapter, opts);
+  return new WebGpuBackend(device, adapter, opts).adoptDevice();
 }
 
 /**

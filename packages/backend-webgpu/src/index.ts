@@ -1,3 +1,4 @@
+/// <reference types="@webgpu/types" />
 /**
  * @adapterkit/backend-webgpu — the WebGPU backend: WGSL kernels for every
  * primitive, on navigator.gpu in browsers or Dawn (the `webgpu` package) in Node.

@@ -26,8 +26,10 @@ export class BufferPool {
     return Math.ceil(bytes / step) * step;
   }
 
-  acquire(bytes: number): GPUBuffer {
-    const size = BufferPool.bucket(bytes);
+  /** A buffer of at least `bytes`; its bucket is capped at `maxSize` (then sized to the request, rounded to 16). */
+  acquire(bytes: number, maxSize = Infinity): GPUBuffer {
+    let size = BufferPool.bucket(bytes);
+    if (size > maxSize && bytes <= maxSize) size = Math.ceil(bytes / 16) * 16;
     const list = this.free.get(size);
     const buf = list?.pop();
     if (buf) {

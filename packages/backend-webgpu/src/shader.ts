@@ -444,3 +444,81 @@ export class Params {
     if (this.n >= PARAM_WORDS) throw new Error(`webgpu: kernel params exceed ${PARAM_WORDS} words`);
   }
 }
+
+/** Invocations per workgroup of the row kernels. */
+export const RW = 256;
+
+/**
+ * Lanes that cooperate on one row of `cols` elements: short rows get one lane
+ * each (no barriers at all), long rows a whole workgroup. A workgroup holds
+ * RW / lanes rows.
+ */
+export function lanesPerRow(cols: number): 1 | 32 | 64 | 256 {
+  if (cols <= 4) return 1;
+  if (cols <= 64) return 32;
+  if (cols <= 512) return 64;
+  return 256;
+}
+
+/** Workgroups for `rows` rows at `lanes` lanes per row (folded as in `grid`). */
+export function rowGrid(rows: number, lanes: number): [number, number] {
+  return grid(Math.ceil(rows / (RW / lanes)));
+}
+
+/**
+ * Entry of a row kernel with L lanes per row: `row` is this lane's row,
+ * `lane` its index within the row (stride L over the columns), `valid`
+ * whether the row exists (rows past the end still take part in the
+ * workgroup reductions, so no lane may return before them).
+ */
+export function rowEntry(L: number): string {
+  return `@compute @workgroup_size(${RW})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let row = (wid.y * nwg.x + wid.x) * ${RW / L}u + lid / ${L}u;
+  let lane = lid % ${L}u;
+  let valid = row < pu(0u);`;
+}
+
+/** NaN-propagating max of two f32 (NaN tested on the bits). */
+export const MAXNAN_WGSL = /* wgsl */ `
+fn max_nan(a: f32, b: f32) -> f32 {
+  if (is_nan(a)) { return a; }
+  if (is_nan(b) || b > a) { return b; }
+  return a;
+}`;
+
+/**
+ * Segmented sum and NaN-propagating max over the L lanes of each row (tree in
+ * shared memory); every lane gets its row's result. Must be called from
+ * uniform control flow by every lane of the workgroup.
+ */
+export function rowReduceWgsl(L: number): string {
+  if (L === 1) {
+    return `
+fn seg_sum(v: f32, lid: u32) -> f32 { return v; }
+fn seg_max(v: f32, lid: u32) -> f32 { return v; }`;
+  }
+  const seg = (name: string, combine: string): string => `
+fn ${name}(v: f32, lid: u32) -> f32 {
+  wg_red[lid] = v;
+  workgroupBarrier();
+  let lane = lid % ${L}u;
+  for (var s = ${L / 2}u; s > 0u; s = s >> 1u) {
+    if (lane < s) { wg_red[lid] = ${combine}; }
+    workgroupBarrier();
+  }
+  let r = wg_red[lid - lane];
+  workgroupBarrier();
+  return r;
+}`;
+  return `
+var<workgroup> wg_red: array<f32, ${RW}>;${seg('seg_sum', 'wg_red[lid] + wg_red[lid + s]')}${seg('seg_max', 'max_nan(wg_red[lid], wg_red[lid + s])')}`;
+}
+
+/** Kahan-compensated running sum: acc.x is the sum, acc.y the compensation. */
+export const KAHAN_WGSL = /* wgsl */ `
+fn kahan_add(acc: vec2f, v: f32) -> vec2f {
+  let y = v - acc.y;
+  let t = acc.x + y;
+  return vec2f(t, (t - acc.x) - y);
+}`;

@@ -23,6 +23,14 @@ export { uniformAt, normalAt, hash2 } from './random/hash.js';
 export * from './ops/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
+export * from './io/index.js';
+export * from './models/types.js';
+export * from './models/registry.js';
+export * from './models/bert/index.js';
+export * from './models/llama/index.js';
+export * from './generation/index.js';
+export { LlamaSpmTokenizer, LLAMA_TOKEN_TYPE, type LlamaSpmVocab } from './tokenizers/llama-spm.js';
+export * from './adapters/index.js';
 
 import { registerCpuBackend } from './backend/cpu/index.js';
 registerCpuBackend();

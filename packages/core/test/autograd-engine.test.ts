@@ -172,6 +172,31 @@ describe('memory', () => {
     expect(memory('cpu-ref').liveBuffers).toBe(startBuffers + 3); // x, loss, x.grad
     dispose([x.grad, x, loss]);
   });
+  it('a graph never differentiated is freed once its outputs are disposed', () => {
+    const x = f64([0.1, 0.2, 0.3], [3], true);
+    const before = memory('cpu-ref').liveBuffers;
+    const e = exp(x);
+    const t = ak.tanh(e);
+    const unused = sum(t);
+    dispose([e, t]);
+    // exp and tanh saved their outputs; the graph still holds them through `unused`.
+    expect(memory('cpu-ref').liveBuffers).toBeGreaterThan(before + 1);
+    unused.dispose();
+    expect(memory('cpu-ref').liveBuffers).toBe(before);
+    x.dispose();
+  });
+  it('a branch that backward does not reach is freed when its output is disposed', () => {
+    const x = f64([0.5, -0.5], [2], true);
+    const before = memory('cpu-ref').liveBuffers;
+    const h = exp(x);
+    const used = sum(h);
+    const branch = ak.tanh(h); // like an unused pooler output
+    backward(used);
+    branch.dispose();
+    dispose([h, used]);
+    expect(memory('cpu-ref').liveBuffers).toBe(before + 1); // x.grad
+    dispose([x.grad, x]);
+  });
   it('a full training-style step with the new ops returns memory to its start', () => {
     const params = {
       emb: f64(Array.from({ length: 24 }, (_, i) => Math.sin(i)), [6, 4], true),

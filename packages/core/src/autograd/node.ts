@@ -12,10 +12,16 @@ export type Edge = { node: GradNode; index: number } | { leaf: Tensor } | null;
  */
 export type BackwardFn = (gradOutputs: (Tensor | null)[], saved: Tensor[], needsGrad: boolean[]) => (Tensor | null)[];
 
-/** One recorded op on the tape. */
+/**
+ * One recorded op on the tape. Reference-counted: each live output tensor and
+ * each later node that consumes an output holds one reference. A node nobody
+ * references any more (its outputs were disposed without a backward through
+ * it, e.g. an unused pooler output) frees its saved tensors at once.
+ */
 export class GradNode {
   released = false;
   saved: Tensor[];
+  private refs = 0;
 
   constructor(
     readonly name: string,
@@ -28,13 +34,25 @@ export class GradNode {
     this.saved = saved.map(shareStorage);
   }
 
-  /** Frees the saved tensors and unlinks the graph. */
+  /** Takes a reference (an output tensor or a consuming node). */
+  ref(): void {
+    this.refs++;
+  }
+
+  /** Drops a reference; the last one releases the node and, in turn, its inputs' nodes. */
+  unref(): void {
+    if (--this.refs <= 0) this.release();
+  }
+
+  /** Frees the saved tensors and unlinks the graph, dropping the references this node held on its inputs' nodes. */
   release(): void {
     if (this.released) return;
     this.released = true;
     for (const t of this.saved) t.dispose();
     this.saved = [];
+    const edges = this.edges;
     this.edges = [];
+    for (const e of edges) if (e && 'node' in e) e.node.unref();
   }
 }
 

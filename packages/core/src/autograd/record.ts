@@ -15,9 +15,11 @@ export function record(name: string, inputs: Tensor[], outputs: Tensor[], saved:
     return t.gradNode ? { node: t.gradNode, index: t.outputIndex } : { leaf: t };
   });
   const node = new GradNode(name, edges, inputs.map((t) => t.shape), saved, backwardFn, outputs.length);
+  for (const e of edges) if (e && 'node' in e) e.node.ref();
   outputs.forEach((o, i) => {
     o.requiresGrad = true;
     o.gradNode = node;
     o.outputIndex = i;
+    node.ref();
   });
 }

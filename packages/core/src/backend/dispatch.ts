@@ -37,7 +37,13 @@ export function runKernel(name: string, inputs: (Tensor | View)[], outputs: Outp
   const b = backend ?? commonBackend(name, inputs.map(storageOwner));
   const impl = getKernel(name, b.name);
   const outs = outputs.map((o) => emptyTensor(o.shape, o.dtype, b));
-  impl(b, { inputs: inputs.map(toView), outputs: outs.map((t) => t.view()), attrs: attrs as Record<string, unknown> });
+  try {
+    impl(b, { inputs: inputs.map(toView), outputs: outs.map((t) => t.view()), attrs: attrs as Record<string, unknown> });
+  } catch (e) {
+    // A failing kernel (e.g. an index out of range) must not leak its outputs.
+    for (const t of outs) t.dispose();
+    throw e;
+  }
   return outs;
 }
 

@@ -41,7 +41,7 @@ export interface PrimitiveAttrs {
    * inputs: [] ; outputs: [y]. Counter-based random numbers, identical on every
    * backend: element i uses `uniformAt(seed, counter + i)` / `normalAt(seed, counter + i)` from random/hash.ts.
    * Indices are taken mod 2^32. 'normal' is Box–Muller on a separate stream (see normalAt).
-   * 'bernoulli' gives 1 where uniform < p, else 0.
+   * 'bernoulli' gives 1 where uniform < p (default 0.5), else 0.
    */
   random: { distribution: 'uniform' | 'normal' | 'bernoulli'; seed: number; counter: number; low?: number; high?: number; mean?: number; std?: number; p?: number };
   /** inputs: [x (strided)] ; outputs: [y (strided)]. Elementwise copy between views of equal shape and dtype. */
@@ -56,6 +56,8 @@ export interface PrimitiveAttrs {
    * inputs: [a, b] ; outputs: [c (batch, m, n)].
    * a is (batch, m, k) or, with transA, (batch, k, m); b is (batch, k, n) or, with transB, (batch, n, k).
    * aBatchStride / bBatchStride are element strides between batch items (0 broadcasts one matrix).
+   * Kernels use only each view's offset plus these attributes; the views' own
+   * strides (e.g. of a transposed view) are not meaningful here.
    */
   matmul: { batch: number; m: number; n: number; k: number; transA: boolean; transB: boolean; aBatchStride: number; bBatchStride: number };
   /** inputs: [table (v, d), indices i32 (n)] ; outputs: [y (n, d)]. Out-of-range indices are an error. */
@@ -65,7 +67,7 @@ export interface PrimitiveAttrs {
   /** inputs: [x (rows, cols)] ; outputs: [y]. Softmax / log-softmax along the last axis. */
   softmax: { rows: number; cols: number };
   logSoftmax: { rows: number; cols: number };
-  /** inputs: [x (rows, d), gamma (d), beta (d)] ; outputs: [y, mean (rows), rstd (rows)]. */
+  /** inputs: [x (rows, d), gamma (d), beta (d)] ; outputs: [y, mean (rows), rstd (rows)], all in x's dtype. */
   layerNorm: { rows: number; d: number; eps: number };
   /** inputs: [dy, x, mean, rstd, gamma] ; outputs: [dx, dgamma, dbeta]. */
   layerNormBackward: { rows: number; d: number };

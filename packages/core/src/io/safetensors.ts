@@ -107,9 +107,8 @@ function fail(source: string, detail: string, tensor?: string): never {
  * `min(8, fileSize)` bytes of the file. Returns N.
  */
 export function readSafetensorsHeaderLength(prefix: Uint8Array, fileSize: number, source: string = BUFFER_SOURCE): number {
-  if (fileSize < 8 || prefix.length < 8) {
-    fail(source, `file is ${fileSize} bytes, shorter than the 8-byte header length that starts every safetensors file`);
-  }
+  if (fileSize < 8) fail(source, `file is ${fileSize} bytes, shorter than the 8-byte header length that starts every safetensors file`);
+  if (prefix.length < 8) fail(source, `only ${prefix.length} bytes given, the header length needs 8`);
   const n = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
   if (n > BigInt(SAFETENSORS_MAX_HEADER_BYTES)) {
     fail(source, `header length ${n} exceeds the ${SAFETENSORS_MAX_HEADER_BYTES}-byte limit (corrupt, or not a safetensors file)`);

@@ -57,3 +57,37 @@ export class Sequential extends ModuleList<UnaryModule> {
     return y;
   }
 }
+
+/**
+ * Named children (PyTorch ModuleDict): adapter methods keep one module per
+ * adapter name here, e.g. `…attention.output.adapters.<name>.adapter_up.weight`.
+ */
+export class ModuleDict<M extends Module = Module> extends Module {
+  set(name: string, module: M): M {
+    return this.registerModule(name, module);
+  }
+
+  get(name: string): M | undefined {
+    return this.child<M>(name);
+  }
+
+  has(name: string): boolean {
+    return this.child(name) !== undefined;
+  }
+
+  delete(name: string): M | undefined {
+    return this.removeModule(name) as M | undefined;
+  }
+
+  keys(): string[] {
+    return this.namedChildren().map(([k]) => k);
+  }
+
+  entries(): [string, M][] {
+    return this.namedChildren() as [string, M][];
+  }
+
+  get size(): number {
+    return this.namedChildren().length;
+  }
+}

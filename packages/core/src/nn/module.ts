@@ -89,6 +89,18 @@ export class Module {
     return module;
   }
 
+  /** Removes a child module (its parameters are not disposed); returns it, or undefined. */
+  removeModule(name: string): Module | undefined {
+    const m = this._modules.get(name);
+    this._modules.delete(name);
+    return m;
+  }
+
+  /** A direct child by name, or undefined. */
+  child<M extends Module = Module>(name: string): M | undefined {
+    return this._modules.get(name) as M | undefined;
+  }
+
   /** Direct children with their local names. */
   namedChildren(): [string, Module][] {
     return [...this._modules];

@@ -1,4 +1,5 @@
 import { assertFloat, runKernel } from '../backend/dispatch.js';
+import { noGrad } from '../autograd/grad-mode.js';
 import { record } from '../autograd/record.js';
 import { ShapeError, formatShape } from '../errors.js';
 import { normalizeAxis, shapeSize, shapesEqual, type Shape } from '../tensor/shape.js';
@@ -22,7 +23,8 @@ function resolveAxes(x: Tensor, axes: Axes, op: string): number[] {
  * call; separate runs go one call each, from the last axis backwards.
  */
 function reduceRaw(kernel: string, x: Tensor, axes: number[]): Tensor {
-  let cur = contiguous(x);
+  // The reduction records its gradient on x itself, so this copy needs no graph node.
+  let cur = noGrad(() => contiguous(x));
   let shape = [...x.shape];
   const owned: Tensor[] = cur === x ? [] : [cur];
   let i = axes.length - 1;

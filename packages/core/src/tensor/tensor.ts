@@ -94,7 +94,9 @@ export class Tensor {
     this._disposed = true;
     liveTensorCount--;
     release(this._storage);
+    const node = this.gradNode;
     this.gradNode = null;
+    node?.unref();
   }
 
   /**

@@ -23,7 +23,8 @@ class CpuStorage implements Storage {
  * are registered by `registerCpuBackend()`.
  */
 export class CpuBackend implements Backend {
-  readonly name = CPU_BACKEND_NAME;
+  /** Kernels are looked up by this name: a second instance under another name needs its own registrations. */
+  constructor(readonly name: string = CPU_BACKEND_NAME) {}
   private liveBytes = 0;
   private liveBuffers = 0;
 

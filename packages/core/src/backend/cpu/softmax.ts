@@ -28,8 +28,9 @@ export function softmaxKernel(log: boolean, args: KernelArgs<SoftmaxAttrs>): voi
       sum += v;
     }
     if (log) {
-      const shift = max + Math.log(sum);
-      for (let j = 0; j < cols; j++) y[yi + j] = x[xi + j]! - shift;
+      // (x - max) - log(sum), not x - (max + log(sum)): with a huge |max| (masked rows) the latter loses log(sum).
+      const logSum = Math.log(sum);
+      for (let j = 0; j < cols; j++) y[yi + j] = x[xi + j]! - max - logSum;
     } else {
       const inv = 1 / sum;
       for (let j = 0; j < cols; j++) y[yi + j] = e[j]! * inv;

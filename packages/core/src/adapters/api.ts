@@ -1,0 +1,88 @@
+import type { Module } from '../nn/module.js';
+import type { BaseModel } from '../models/types.js';
+import type { AdapterSetup, CompositionBlock } from './composition.js';
+import type { AdapterConfigLike } from './config.js';
+import { AdapterHost, type AddAdapterOptions, type AdapterModelInfo } from './host.js';
+import { loadAdapter, saveAdapter, saveAllAdapters, type LoadAdapterOptions, type SaveAdapterOptions } from './save-load.js';
+import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from './summary.js';
+
+/** The adapter methods a model gains from `initAdapters` (camelCase versions of the Python API). */
+export interface AdapterModelApi {
+  readonly adapterHost: AdapterHost;
+  addAdapter(name: string, config?: AdapterConfigLike, opts?: AddAdapterOptions): void;
+  deleteAdapter(name: string): void;
+  setActiveAdapters(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[] | null, skipLayers?: number[]): void;
+  readonly activeAdapters: CompositionBlock | null;
+  trainAdapter(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[]): void;
+  freezeModel(freeze?: boolean): void;
+  saveAdapter(dir: string, name: string, opts?: SaveAdapterOptions): Promise<void>;
+  loadAdapter(dir: string, opts?: LoadAdapterOptions): Promise<string>;
+  saveAllAdapters(dir: string, opts?: SaveAdapterOptions): Promise<void>;
+  /** Table of adapters (name, architecture, #params, % of base, active, train); `asRows` gives the data. */
+  adapterSummary(): string;
+  adapterSummaryRows(): AdapterSummaryRow[];
+}
+
+/** Python class names by model type, for adapter_config.json's model_class. */
+const CLASS_PREFIX: Record<string, string> = { bert: 'Bert', roberta: 'Roberta', 'xlm-roberta': 'XLMRoberta', llama: 'Llama', mistral: 'Mistral' };
+
+/** Model facts from a base model's config. */
+export function modelInfoFor(base: BaseModel, opts: { basePrefix?: string; withHeads?: boolean; modelName?: string } = {}): AdapterModelInfo {
+  const c = base.config;
+  const raw = c.raw as Record<string, unknown>;
+  const heads = c.numAttentionHeads;
+  const kvHeads = (raw.num_key_value_heads as number | undefined) ?? heads;
+  const headDim = (raw.head_dim as number | undefined) ?? c.hiddenSize / heads;
+  const prefix = CLASS_PREFIX[c.modelType] ?? c.modelType;
+  return {
+    modelType: c.modelType,
+    hiddenSize: c.hiddenSize,
+    numLayers: c.numHiddenLayers,
+    modelClass: `${prefix}${opts.withHeads ? 'AdapterModel' : 'Model'}`,
+    modelName: opts.modelName ?? ((raw._name_or_path as string | undefined) ?? ''),
+    basePrefix: opts.basePrefix ?? '',
+    base,
+    numAttentionHeads: heads,
+    numKeyValueHeads: kvHeads,
+    headDim,
+  };
+}
+
+/** Builds the API object delegating to a host. */
+export function adapterApi(host: AdapterHost): AdapterModelApi {
+  return {
+    adapterHost: host,
+    addAdapter: (name, config, opts) => host.addAdapter(name, config, opts),
+    deleteAdapter: (name) => host.deleteAdapter(name),
+    setActiveAdapters: (setup, skip) => host.setActiveAdapters(setup, skip),
+    get activeAdapters() {
+      return host.activeAdapters;
+    },
+    trainAdapter: (setup) => host.trainAdapter(setup),
+    freezeModel: (freeze) => host.freezeModel(freeze),
+    saveAdapter: (dir, name, opts) => saveAdapter(host, dir, name, opts),
+    loadAdapter: (dir, opts) => loadAdapter(host, dir, opts),
+    saveAllAdapters: (dir, opts) => saveAllAdapters(host, dir, opts),
+    adapterSummary: () => formatAdapterSummary(adapterSummaryRows(host)),
+    adapterSummaryRows: () => adapterSummaryRows(host),
+  };
+}
+
+/** Models that carry an adapter host (base models check this to open a forward context). */
+export interface HasAdapterHost {
+  adapterHost?: AdapterHost;
+}
+
+/**
+ * Adds adapter support to a plain base model (Python `adapters.init(model)`):
+ * finds its insertion points and adds the model API methods to the object.
+ * Calling it twice returns the same host.
+ */
+export function initAdapters<M extends BaseModel>(model: M, opts: { modelName?: string } = {}): M & AdapterModelApi {
+  const m = model as M & Partial<AdapterModelApi> & HasAdapterHost;
+  if (m.adapterHost) return m as M & AdapterModelApi;
+  const host = new AdapterHost(model as Module, modelInfoFor(model, { modelName: opts.modelName }));
+  const api = adapterApi(host);
+  Object.defineProperties(model, Object.getOwnPropertyDescriptors(api));
+  return model as M & AdapterModelApi;
+}

@@ -1,0 +1,216 @@
+import { getBackend, setBackend } from '../backend/registry.js';
+import { loadSafetensorsWeights } from '../io/sharded.js';
+import { staticToFlexHead } from '../heads/static-to-flex.js';
+import type { DType } from '../tensor/dtype.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { HfTokenizer } from '../tokenizers/hf-tokenizer.js';
+import { AdapterModel } from './adapter-model.js';
+import { listKeys, planWeightMapping, readConfigJson, type IgnoredKey } from './config-loader.js';
+import { modelTypeEntry, supportedModelTypes } from './registry.js';
+
+/** Options of `AutoAdapterModel.fromPretrained`. */
+export interface FromPretrainedOptions {
+  /** Backend to build the model on; it becomes the current backend. Default: the current one. */
+  backend?: string;
+  /** Parameter dtype (default f32, whatever the checkpoint stores, as HF's default). */
+  dtype?: DType;
+  /** Load tokenizer.json when present (default true). */
+  loadTokenizer?: boolean;
+  /** Where notices about ignored checkpoint weights go (default console.warn; pass () => {} to silence). */
+  onWarning?: (message: string) => void;
+}
+
+/** What loading did with the checkpoint, kept on the model as `loadReport`. */
+export interface LoadReport {
+  /** The directory or file loaded. */
+  source: string;
+  /** Number of tensors loaded into the model. */
+  loaded: number;
+  /** Checkpoint keys deliberately not loaded, with reasons. */
+  ignored: IgnoredKey[];
+  /** Model weights left freshly initialised on purpose (e.g. a pooler the checkpoint lacks). */
+  newlyInitialized: string[];
+  /** Heads created from the checkpoint: from config.json `prediction_heads`, or 'default' converted from a static HF head. */
+  headsCreated: string[];
+}
+
+/** An AdapterModel loaded from disk, with its report. */
+export type PretrainedAdapterModel = AdapterModel & { loadReport: LoadReport };
+
+async function statPath(p: string): Promise<'file' | 'dir'> {
+  const { stat } = await import('node:fs/promises');
+  try {
+    const s = await stat(p);
+    return s.isDirectory() ? 'dir' : 'file';
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new Error(code === 'ENOENT' ? `fromPretrained: no such file or directory: ${p}` : `fromPretrained: cannot access ${p}: ${code ?? (e as Error).message}`);
+  }
+}
+
+async function fileExists(p: string): Promise<boolean> {
+  const { stat } = await import('node:fs/promises');
+  try {
+    return (await stat(p)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function disposeAll(ts: Iterable<Tensor>): void {
+  for (const t of ts) t.dispose();
+}
+
+/** The architecture config.json names (`architectures[0]`), if any. */
+function architectureOf(raw: Record<string, unknown>): string | undefined {
+  const a = raw.architectures;
+  return Array.isArray(a) && typeof a[0] === 'string' ? a[0] : undefined;
+}
+
+async function fromDirectory(dir: string, opts: FromPretrainedOptions): Promise<PretrainedAdapterModel> {
+  const warn = opts.onWarning ?? ((m: string) => console.warn(m));
+  const raw = await readConfigJson(dir);
+  const modelType = raw.model_type;
+  if (typeof modelType !== 'string') {
+    throw new Error(`${dir}/config.json has no 'model_type'; supported model types: ${supportedModelTypes().join(', ') || 'none registered (import the model packages)'}`);
+  }
+  const entry = modelTypeEntry(modelType);
+  const config = entry.parseConfig(raw);
+  const base = entry.createBase(config);
+  const model = new AdapterModel(base, { basePrefix: entry.basePrefix, nameOrPath: typeof raw._name_or_path === 'string' && raw._name_or_path ? raw._name_or_path : dir });
+  try {
+    if (opts.dtype) model.castTo(opts.dtype);
+    const headsCreated: string[] = [];
+    // Heads saved by the Python AdapterModel (config.json "prediction_heads"), in order; the last becomes active.
+    const saved = raw.prediction_heads;
+    if (saved && typeof saved === 'object') {
+      for (const [name, cfg] of Object.entries(saved as Record<string, Record<string, unknown>>)) {
+        model.addHeadFromConfig(name, { ...cfg }, { overwriteOk: true });
+        headsCreated.push(name);
+      }
+    }
+    // A static HF task head (BertForSequenceClassification, LlamaForCausalLM, …) becomes flex head 'default', as Python does.
+    const arch = architectureOf(raw);
+    const conversion = arch ? staticToFlexHead(arch, 'default', raw) : undefined;
+    if (conversion) {
+      model.addHeadFromConfig('default', conversion.config, { overwriteOk: true });
+      headsCreated.push('default');
+    }
+
+    const weights = await loadSafetensorsWeights(dir);
+    try {
+      const headState = model.heads.stateDict();
+      const baseParams = new Set<Tensor>(base.parameters());
+      const tied = new Set([...headState].filter(([, t]) => baseParams.has(t)).map(([k]) => k));
+      const plan = planWeightMapping(weights.keys(), {
+        basePrefix: entry.basePrefix,
+        baseKeys: new Set(base.stateDict().keys()),
+        headKeys: new Set(headState.keys()),
+        tiedHeadKeys: tied,
+        headRename: conversion?.rename,
+        checkpointHead: arch,
+      });
+      const problems: string[] = [];
+      if (plan.missing.length) problems.push(`the checkpoint lacks ${plan.missing.length} weight(s) the model needs: ${listKeys(plan.missing)}`);
+      if (plan.unexpected.length) problems.push(`${plan.unexpected.length} checkpoint weight(s) match no parameter of the ${modelType} model: ${listKeys(plan.unexpected)}`);
+      if (problems.length) {
+        const sample = listKeys([...weights.keys()].slice(0, 5), 5);
+        throw new Error(`fromPretrained(${dir}): ${problems.join('; ')} (checkpoint keys start: ${sample})`);
+      }
+      try {
+        base.loadStateDict(new Map([...plan.base].map(([k, target]) => [target, weights.get(k)!])), { strict: false });
+        if (plan.heads.size) {
+          model.heads.loadStateDict(new Map([...plan.heads].map(([k, target]) => [target.slice('heads.'.length), weights.get(k)!])), { strict: false });
+        }
+      } catch (e) {
+        throw new Error(`fromPretrained(${dir}): ${(e as Error).message}`);
+      }
+      const notable = plan.ignored.filter((i) => !i.reason.startsWith('a buffer'));
+      if (notable.length) warn(`fromPretrained(${dir}): ignored ${notable.length} checkpoint weight(s): ${listKeys(notable.map((i) => i.key), 10)} (${notable[0]!.reason})`);
+      if (plan.newlyInitialized.length) warn(`fromPretrained(${dir}): ${plan.newlyInitialized.length} weight(s) are not in the checkpoint and keep their fresh initialisation: ${listKeys(plan.newlyInitialized, 10)}`);
+      const report: LoadReport = { source: dir, loaded: plan.base.size + plan.heads.size, ignored: plan.ignored, newlyInitialized: plan.newlyInitialized, headsCreated };
+      Object.assign(model, { loadReport: report });
+    } finally {
+      disposeAll(weights.values());
+    }
+    model.nameParameters();
+    if (opts.loadTokenizer ?? true) {
+      const { join } = await import('node:path');
+      const tj = join(dir, 'tokenizer.json');
+      if (await fileExists(tj)) model.tokenizer = await HfTokenizer.fromFile(tj);
+    }
+    // HF returns pretrained models in eval mode (dropout off).
+    model.eval();
+    return model as PretrainedAdapterModel;
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+}
+
+async function fromGguf(file: string, opts: FromPretrainedOptions): Promise<PretrainedAdapterModel> {
+  const llama = await import('./llama/index.js');
+  const { model: base, lmHeadWeight, gguf } = await llama.loadLlamaGguf(file);
+  const model = new AdapterModel(base, { basePrefix: 'model', nameOrPath: file });
+  try {
+    if (opts.dtype) model.castTo(opts.dtype);
+    // LlamaForCausalLM's lm_head as a flex head, as Python converts it: one bias-free Linear, tied when the file has no output.weight.
+    const head = model.addHeadFromConfig('default', { head_type: 'causal_lm' }, { tieWordEmbeddings: lmHeadWeight === null });
+    if (lmHeadWeight) {
+      head.loadStateDict(new Map([['0.weight', lmHeadWeight]]));
+      lmHeadWeight.dispose();
+    }
+    model.nameParameters();
+    if ((opts.loadTokenizer ?? true) && gguf.metadata['tokenizer.ggml.model'] === 'llama') {
+      const { LlamaSpmTokenizer } = await import('../tokenizers/llama-spm.js');
+      model.tokenizer = LlamaSpmTokenizer.fromGgufMetadata(gguf.metadata);
+    }
+    const report: LoadReport = { source: file, loaded: base.stateDict().size + (lmHeadWeight ? 1 : 0), ignored: [], newlyInitialized: [], headsCreated: ['default'] };
+    Object.assign(model, { loadReport: report });
+    model.eval();
+    return model as PretrainedAdapterModel;
+  } catch (e) {
+    model.dispose();
+    lmHeadWeight?.dispose();
+    throw e;
+  }
+}
+
+/**
+ * Loads models by config.json `model_type` (Python `AutoAdapterModel`).
+ */
+export const AutoAdapterModel = {
+  /**
+   * Loads a Hugging Face model directory (config.json + model.safetensors
+   * or a sharded model.safetensors.index.json, + tokenizer.json when
+   * present) or a Llama-family .gguf file into an `AdapterModel`.
+   *
+   * Checkpoint names are matched with or without the base prefix
+   * ('bert.', 'roberta.', 'model.'); gamma/beta LayerNorm names are renamed;
+   * a static HF head (BertForSequenceClassification's classifier,
+   * LlamaForCausalLM's lm_head, …) becomes flex head 'default', and heads
+   * listed in config.json `prediction_heads` are rebuilt, as in Python.
+   * Missing and unexpected weights are errors listing them; weights
+   * deliberately skipped (HF buffers, task heads with no flex equivalent)
+   * are listed in `model.loadReport.ignored` and, except buffers, reported
+   * through `onWarning`.
+   */
+  async fromPretrained(dirOrFile: string, opts: FromPretrainedOptions = {}): Promise<PretrainedAdapterModel> {
+    const kind = await statPath(dirOrFile);
+    const previous = getBackend().name;
+    if (opts.backend) setBackend(opts.backend);
+    try {
+      if (kind === 'file') {
+        if (!dirOrFile.toLowerCase().endsWith('.gguf')) {
+          throw new Error(`fromPretrained: ${dirOrFile} is a file but not a .gguf; pass the model directory (with config.json) instead`);
+        }
+        return await fromGguf(dirOrFile, opts);
+      }
+      return await fromDirectory(dirOrFile, opts);
+    } catch (e) {
+      // Leave the global backend as it was when loading fails.
+      if (opts.backend) setBackend(previous);
+      throw e;
+    }
+  },
+};

@@ -1,0 +1,123 @@
+/**
+ * Parity with the Python `adapters` library's flex heads on a tiny random
+ * BertAdapterModel (fixtures from tools/reference/make_head_fixtures.py):
+ * loading its save_pretrained directory and its save_head directories,
+ * logits and losses of every head type, and head_config.json text.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setBackend, tensor, type Tensor } from '../src/index.js';
+import '../src/models/bert/index.js';
+import { AutoAdapterModel, type PretrainedAdapterModel } from '../src/models/auto.js';
+import type { AdapterModelInputs } from '../src/models/adapter-model.js';
+import { pythonJson } from '../src/heads/index.js';
+
+const FIX = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'heads');
+type Nested = number | Nested[];
+interface HeadExpect {
+  loss: number;
+  logits?: Nested;
+  start_logits?: Nested;
+  end_logits?: Nested;
+}
+const expected = JSON.parse(readFileSync(join(FIX, 'expected.json'), 'utf8')) as {
+  inputs: Record<string, Nested>;
+  labels: Record<string, Nested>;
+  qa_positions: { start_positions: number[]; end_positions: number[] };
+  last_hidden_state: Nested;
+  pooled_output: Nested;
+  heads: Record<string, HeadExpect>;
+};
+const TOL = 1e-4;
+
+function flat(x: Nested): number[] {
+  return Array.isArray(x) ? x.flatMap(flat) : [x];
+}
+function shapeOf(x: Nested): number[] {
+  return Array.isArray(x) ? [x.length, ...shapeOf(x[0]!)] : [];
+}
+function t(x: Nested, dtype: 'f32' | 'i32' = 'i32'): Tensor {
+  return tensor(flat(x), shapeOf(x), { dtype });
+}
+function maxDiff(a: Tensor, b: Nested): number {
+  const av = Array.from(a.dataSync());
+  const bv = flat(b);
+  expect(av.length).toBe(bv.length);
+  return av.reduce((m, v, i) => Math.max(m, Math.abs(v - bv[i]!)), 0);
+}
+
+const diffs: Record<string, number> = {};
+let model: PretrainedAdapterModel;
+
+function inputsFor(head: string): AdapterModelInputs {
+  const i = expected.inputs;
+  if (head === 'mc') return { inputIds: t(i.mc_input_ids!), attentionMask: t(i.mc_attention_mask!), labels: t(expected.labels.mc!), head };
+  const base: AdapterModelInputs = { inputIds: t(i.input_ids!), attentionMask: t(i.attention_mask!), tokenTypeIds: t(i.token_type_ids!), head };
+  if (head === 'qa') return { ...base, startPositions: t(expected.qa_positions.start_positions), endPositions: t(expected.qa_positions.end_positions) };
+  return { ...base, labels: t(expected.labels[head]!, head === 'reg' ? 'f32' : 'i32') };
+}
+
+beforeAll(async () => {
+  setBackend('cpu-ref');
+  model = await AutoAdapterModel.fromPretrained(join(FIX, 'model'), { onWarning: () => {} });
+});
+afterAll(() => {
+  model?.dispose();
+  console.log('heads parity max |Δ| vs Python adapters:', JSON.stringify(diffs));
+});
+
+describe('flex heads vs Python adapters (BertAdapterModel, tiny random config)', () => {
+  it('rebuilds every head from config.json prediction_heads and loads the save_pretrained weights', () => {
+    expect(model.heads.names()).toEqual(['clm', 'cls', 'mc', 'mlm', 'multi', 'pooled', 'qa', 'reg', 'tag']);
+    expect(model.loadReport.headsCreated.length).toBe(9);
+    // Tied decoders were not in the file and share the word embeddings.
+    expect(model.getParameter('heads.mlm.3.weight')).toBe(model.base.inputEmbeddings());
+    expect(model.getParameter('heads.clm.3.weight')).toBe(model.base.inputEmbeddings());
+  });
+
+  for (const head of ['cls', 'reg', 'multi', 'pooled', 'tag', 'mc', 'qa', 'mlm', 'clm']) {
+    it(`${head}: logits and loss match`, () => {
+      const e = expected.heads[head]!;
+      const out = model.forward(inputsFor(head));
+      let d = Math.abs(out.loss!.dataSync()[0]! - e.loss);
+      if (head === 'qa') d = Math.max(d, maxDiff(out.startLogits!, e.start_logits!), maxDiff(out.endLogits!, e.end_logits!));
+      else d = Math.max(d, maxDiff(out.logits, e.logits!));
+      diffs[head] = d;
+      expect(d).toBeLessThanOrEqual(TOL);
+    });
+  }
+
+  it('heads alone, on the Python base outputs, match too (isolates the head math)', () => {
+    const lastHiddenState = t(expected.last_hidden_state, 'f32');
+    const pooledOutput = t(expected.pooled_output, 'f32');
+    const attentionMask = t(expected.inputs.attention_mask!);
+    for (const head of ['cls', 'multi', 'pooled', 'tag', 'mlm', 'clm']) {
+      const out = model.getHead(head).forward({ lastHiddenState, pooledOutput }, { labels: inputsFor(head).labels, attentionMask });
+      const d = Math.max(maxDiff(out.logits, expected.heads[head]!.logits!), Math.abs(out.loss!.dataSync()[0]! - expected.heads[head]!.loss));
+      diffs[`${head}(head only)`] = d;
+      expect(d).toBeLessThanOrEqual(TOL);
+    }
+  });
+
+  it('loads save_head directories (head_config.json + model_head.safetensors) with equal outputs', async () => {
+    for (const head of ['cls', 'tag', 'qa', 'mlm', 'mc']) {
+      const name = await model.loadHead(join(FIX, `head-${head}`), { loadAs: `${head}_copy` });
+      expect(name).toBe(`${head}_copy`);
+      const a = model.forward({ ...inputsFor(head), head });
+      const b = model.forward({ ...inputsFor(head), head: name });
+      expect(Array.from(b.logits.dataSync())).toEqual(Array.from(a.logits.dataSync()));
+      model.deleteHead(name);
+    }
+  });
+
+  it('writes head_config.json exactly as Python does (but for the version)', () => {
+    model.nameOrPath = '';
+    for (const head of ['cls', 'reg', 'multi', 'tag', 'mc', 'qa', 'mlm', 'clm']) {
+      const python = readFileSync(join(FIX, `head-${head}`, 'head_config.json'), 'utf8').replace(/"adapters\.[0-9.]+"/, '"VERSION"');
+      const ours = pythonJson(model.headConfigFile(head)).replace(/"adapters\.[0-9.]+"/, '"VERSION"');
+      expect(ours).toBe(python);
+    }
+  });
+});
