@@ -86,11 +86,17 @@ static void pack_b(const float* b, i64 brs, i64 bcs, i64 kc, i64 nc, i64 q0, i64
 
 /** C[mr x nr] (+)= packed A micro-panel x packed B micro-panel; the kMR x kNR accumulators stay in registers. */
 static inline void micro(i64 kc, const float* pa, const float* pb, float* c, i64 ldc, i64 mr, i64 nr, bool accumulate) {
+  // C is far from L1 when the matrix is large: start fetching the tile now, it is needed after the k loop.
+  for (i64 i = 0; i < mr; i++) {
+    __builtin_prefetch(c + i * ldc, 1, 3);
+    __builtin_prefetch(c + i * ldc + kNR - 1, 1, 3);
+  }
   T acc[kMR][kNV];
 #pragma GCC unroll 32
   for (int i = 0; i < kMR; i++)
 #pragma GCC unroll 8
     for (int v = 0; v < kNV; v++) acc[i][v] = VF::zero();
+#pragma GCC unroll 4
   for (i64 p = 0; p < kc; p++) {
     T bv[kNV];
 #pragma GCC unroll 8
@@ -139,8 +145,12 @@ static void gemm_one(const MatArgs& g, bool parallel, int thread) {
     return;
   }
   const int nt = parallel ? kit::num_threads() : 1;
-  // Row blocks: a multiple of the thread count, as even as the tile height allows.
-  const i64 nb = round_up((m + kMC - 1) / kMC, nt);
+  // Row blocks: with several threads, at least ~4 per thread (down to 8 tiles
+  // high) so the dynamic task counter evens out threads slowed by other
+  // processes; smaller blocks cost little (B micro-panels are reused from L1
+  // across a block, A is packed once per block either way).
+  i64 nb = (m + kMC - 1) / kMC;
+  if (nt > 1) nb = imax(round_up(nb, nt), imin(4 * nt, (m + 8 * kMR - 1) / (8 * kMR)));
   const i64 mc = imin(kMC, round_up((m + nb - 1) / nb, kMR));
   const i64 mblocks = (m + mc - 1) / mc;
   const i64 ncmax = imin(kNC, round_up(n, kNR));

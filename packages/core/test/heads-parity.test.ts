@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { setBackend, tensor, type Tensor } from '../src/index.js';
 import '../src/models/bert/index.js';
+import '../src/models/llama/index.js';
 import { AutoAdapterModel, type PretrainedAdapterModel } from '../src/models/auto.js';
 import type { AdapterModelInputs } from '../src/models/adapter-model.js';
 import { pythonJson } from '../src/heads/index.js';
@@ -46,6 +47,18 @@ function maxDiff(a: Tensor, b: Nested): number {
   const bv = flat(b);
   expect(av.length).toBe(bv.length);
   return av.reduce((m, v, i) => Math.max(m, Math.abs(v - bv[i]!)), 0);
+}
+
+/** Max |Δ| over rows [batch·seq, …] of a [batch, seq, n] tensor where `keep` is 1. */
+function maxDiffWhere(a: Tensor, b: Nested, keep: number[]): number {
+  const av = Array.from(a.dataSync());
+  const bv = flat(b);
+  const n = av.length / keep.length;
+  let m = 0;
+  keep.forEach((k, r) => {
+    if (k) for (let j = r * n; j < (r + 1) * n; j++) m = Math.max(m, Math.abs(av[j]! - bv[j]!));
+  });
+  return m;
 }
 
 const diffs: Record<string, number> = {};
@@ -120,4 +133,41 @@ describe('flex heads vs Python adapters (BertAdapterModel, tiny random config)',
       expect(ours).toBe(python);
     }
   });
+});
+
+const staticExpected = JSON.parse(readFileSync(join(FIX, 'static', 'expected.json'), 'utf8')) as {
+  input_ids: number[][];
+  attention_mask: number[][];
+  models: Record<string, { logits?: Nested; start_logits?: Nested; end_logits?: Nested; python_flex_max_abs_diff: number; python_flex_head_config: Record<string, unknown> }>;
+};
+
+describe('static HF task checkpoints become flex head "default" with the same outputs', () => {
+  for (const arch of Object.keys(staticExpected.models)) {
+    it(arch, async () => {
+      const e = staticExpected.models[arch]!;
+      const m = await AutoAdapterModel.fromPretrained(join(FIX, 'static', arch), { onWarning: () => {} });
+      try {
+        expect(m.activeHead).toBe('default');
+        // The same flex config as Python's conversion.
+        expect(m.getHead('default').config).toEqual(e.python_flex_head_config);
+        const out = m.forward({ inputIds: t(staticExpected.input_ids), attentionMask: t(staticExpected.attention_mask) });
+        // Logits at padding positions are meaningless (HF Llama gives them other position ids): compare real tokens only.
+        const mask = staticExpected.attention_mask.flat();
+        const d = e.start_logits
+          ? Math.max(maxDiff(out.startLogits!, e.start_logits), maxDiff(out.endLogits!, e.end_logits!))
+          : out.logits.rank === 3
+            ? maxDiffWhere(out.logits, e.logits!, mask)
+            : maxDiff(out.logits, e.logits!);
+        diffs[`static ${arch}`] = d;
+        expect(d).toBeLessThanOrEqual(TOL);
+        if (arch === 'BertForMaskedLM') {
+          // Python's conversion misses cls.predictions.bias and leaves the decoder bias at zero; ours maps it.
+          expect(e.python_flex_max_abs_diff).toBeGreaterThan(1e-3);
+          expect(m.loadReport.newlyInitialized).toEqual(['bert.pooler.dense.weight', 'bert.pooler.dense.bias']);
+        }
+      } finally {
+        m.dispose();
+      }
+    });
+  }
 });

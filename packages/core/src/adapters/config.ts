@@ -266,12 +266,13 @@ export function pythonJsonDumps(v: ConfigValue, floatFields: Set<string>, key?: 
 
 function pythonNumber(n: number, isFloat: boolean): string {
   if (!Number.isFinite(n)) return n > 0 ? 'Infinity' : n < 0 ? '-Infinity' : 'NaN';
-  if (Number.isInteger(n) && isFloat) {
-    return Math.abs(n) >= 1e16 ? n.toExponential().replace('e+', 'e+') : `${n}.0`;
+  const abs = Math.abs(n);
+  // Python's float repr switches to exponent form below 1e-4 and from 1e16 on, with two-digit exponents.
+  if ((isFloat || !Number.isInteger(n)) && abs !== 0 && (abs < 1e-4 || abs >= 1e16)) {
+    return n.toExponential().replace(/e([+-])(\d)$/, 'e$10$2');
   }
-  const s = String(n);
-  // Python writes 1e-05 where JS writes 0.00001 / 1e-5.
-  return s.replace(/e([+-])(\d)$/, 'e$10$2');
+  if (Number.isInteger(n)) return isFloat ? `${n}.0` : String(n);
+  return String(n);
 }
 
 function sortKeys(d: ConfigFields): ConfigFields {

@@ -130,12 +130,15 @@ export async function loadAdapter(host: AdapterHost, dir: string, opts: LoadAdap
 /** Maps saved keys (with or without the base prefix, saved name) onto this model's adapter parameters. */
 function assignWeights(host: AdapterHost, name: string, savedName: string, file: Map<string, Tensor>, source: string): void {
   const params = new Map(host.adapterParameters(name));
-  const markers = host.methodsOf(name).flatMap(({ method }) => method.weightMarkers(savedName));
+  // Markers of the saved name and of the new name, pairwise (Python renames the same segments for load_as).
+  const methods = host.methodsOf(name).map(({ method }) => method);
+  const oldMarkers = methods.flatMap((m) => m.weightMarkers(savedName));
+  const newMarkers = methods.flatMap((m) => m.weightMarkers(name));
   const renamed = new Map<string, Tensor>();
   const prefix = host.info.basePrefix ? `${host.info.basePrefix}.` : '';
   for (const [key, t] of file) {
     let k = key;
-    if (savedName !== name) for (const m of markers) k = k.split(m).join(m.replace(`${savedName}`, name));
+    if (savedName !== name) oldMarkers.forEach((m, i) => (k = k.split(m).join(newMarkers[i]!)));
     if (!params.has(k)) {
       if (prefix && params.has(prefix + k)) k = prefix + k;
       else if (prefix === '' && k.includes('.') && params.has(k.slice(k.indexOf('.') + 1))) k = k.slice(k.indexOf('.') + 1);

@@ -67,9 +67,15 @@ function architectureOf(raw: Record<string, unknown>): string | undefined {
   return Array.isArray(a) && typeof a[0] === 'string' ? a[0] : undefined;
 }
 
+/** Importing the built-in architectures registers their model types (idempotent). */
+async function registerBuiltInModels(): Promise<void> {
+  await Promise.all([import('./bert/index.js'), import('./llama/index.js')]);
+}
+
 async function fromDirectory(dir: string, opts: FromPretrainedOptions): Promise<PretrainedAdapterModel> {
   const warn = opts.onWarning ?? ((m: string) => console.warn(m));
   const raw = await readConfigJson(dir);
+  await registerBuiltInModels();
   const modelType = raw.model_type;
   if (typeof modelType !== 'string') {
     throw new Error(`${dir}/config.json has no 'model_type'; supported model types: ${supportedModelTypes().join(', ') || 'none registered (import the model packages)'}`);

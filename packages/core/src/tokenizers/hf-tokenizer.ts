@@ -17,7 +17,7 @@ export interface TokenizerEncoding {
 }
 
 /** Options of `encode`. */
-export interface EncodeOptions {
+export interface HfEncodeOptions {
   /** Add the template's special tokens ([CLS] … [SEP]); default true. */
   addSpecialTokens?: boolean;
   /** Keep at most this many tokens (special tokens included). Turns truncation on unless `truncation: false`. */
@@ -31,7 +31,7 @@ export interface EncodeOptions {
 }
 
 /** Options of `encodeBatch`. */
-export interface BatchEncodeOptions extends EncodeOptions {
+export interface HfBatchEncodeOptions extends HfEncodeOptions {
   /**
    * `true` or 'longest' (default): pad to the longest sequence;
    * 'max_length': pad to `maxLength`; `false`: no padding (all sequences
@@ -57,7 +57,7 @@ export interface BatchEncoding {
 }
 
 /** Options of `decode`. */
-export interface DecodeOptions {
+export interface HfDecodeOptions {
   /** Drop special tokens ([CLS], [PAD], …). Default false. */
   skipSpecialTokens?: boolean;
   /**
@@ -214,7 +214,7 @@ export class HfTokenizer {
     return { tokens, types };
   }
 
-  private truncation(opts: EncodeOptions): { strategy: TruncationStrategy; maxLength: number } | undefined {
+  private truncation(opts: HfEncodeOptions): { strategy: TruncationStrategy; maxLength: number } | undefined {
     const t = opts.truncation ?? (opts.maxLength !== undefined ? 'longest_first' : false);
     if (t === false) return undefined;
     const strategy: TruncationStrategy = t === true ? 'longest_first' : t;
@@ -229,7 +229,7 @@ export class HfTokenizer {
    * special tokens from the post-processor template, token type ids, and
    * truncation to `maxLength` when asked.
    */
-  encode(text: string, pair?: string, opts: EncodeOptions = {}): TokenizerEncoding {
+  encode(text: string, pair?: string, opts: HfEncodeOptions = {}): TokenizerEncoding {
     const addSpecial = opts.addSpecialTokens ?? true;
     let a = this.tokenize(text);
     let b = pair === undefined ? null : this.tokenize(pair);
@@ -249,7 +249,7 @@ export class HfTokenizer {
    * [batch, seq]: input ids, attention mask (0 at padding) and token type
    * ids. Padding uses the tokenizer's pad id and type id 0.
    */
-  encodeBatch(inputs: readonly TextInput[], opts: BatchEncodeOptions = {}): BatchEncoding {
+  encodeBatch(inputs: readonly TextInput[], opts: HfBatchEncodeOptions = {}): BatchEncoding {
     if (inputs.length === 0) throw new Error('encodeBatch: no inputs');
     const encodings = inputs.map((x) => (typeof x === 'string' ? this.encode(x, undefined, opts) : this.encode(x[0], x[1], opts)));
     const lengths = encodings.map((e) => e.ids.length);
@@ -286,7 +286,7 @@ export class HfTokenizer {
   }
 
   /** Turns ids back into text (WordPiece "##" pieces joined). */
-  decode(ids: readonly number[] | Int32Array, opts: DecodeOptions = {}): string {
+  decode(ids: readonly number[] | Int32Array, opts: HfDecodeOptions = {}): string {
     const list = Array.from(ids);
     if (list.length === 0) return '';
     const cleanup = opts.cleanUpTokenizationSpaces ?? (typeof this.cfg.clean_up_tokenization_spaces === 'boolean' ? this.cfg.clean_up_tokenization_spaces : false);
@@ -294,7 +294,7 @@ export class HfTokenizer {
   }
 
   /** Decodes each row of a batch (e.g. generated ids). */
-  decodeBatch(rows: readonly (readonly number[])[], opts: DecodeOptions = {}): string[] {
+  decodeBatch(rows: readonly (readonly number[])[], opts: HfDecodeOptions = {}): string[] {
     return rows.map((r) => this.decode(r, opts));
   }
 }
