@@ -133,6 +133,34 @@ static inline void micro(i64 kc, const float* pa, const float* pb, float* c, i64
   }
 }
 
+/**
+ * Rows per A block. One thread: kMC. Several: the block count is a multiple
+ * of the thread count, chosen among 1..4 blocks per thread (blocks at least
+ * 4 tiles high) to minimise the rows of the busiest thread, preferring more
+ * blocks on ties so the dynamic task counter can even out a thread slowed by
+ * other processes. Smaller blocks cost little: B micro-panels are reused from
+ * L1 across a block and A is packed once per block either way.
+ */
+static i64 row_block(i64 m, int nt) {
+  const i64 base = (m + kMC - 1) / kMC;
+  if (nt <= 1) return imin(kMC, round_up((m + base - 1) / base, kMR));
+  i64 best_mc = 0, best_load = 0;
+  for (i64 per = 1; per <= 4; per++) {
+    const i64 nb = imax(round_up(base, nt), per * nt);
+    const i64 mc = imin(kMC, round_up((m + nb - 1) / nb, kMR));
+    if (per > 1 && mc < 4 * kMR) break;
+    const i64 blocks = (m + mc - 1) / mc;
+    // Blocks are taken in order, so thread t gets blocks t, t + nt, ...; block 0 is the busiest.
+    const i64 rounds = (blocks + nt - 1) / nt;
+    const i64 load = rounds * mc;
+    if (best_mc == 0 || load <= best_load) {
+      best_mc = mc;
+      best_load = load;
+    }
+  }
+  return best_mc;
+}
+
 /** Work below this many flops runs on one thread (waking the pool costs more). */
 constexpr double kParallelFlops = 2e6;
 
@@ -145,13 +173,7 @@ static void gemm_one(const MatArgs& g, bool parallel, int thread) {
     return;
   }
   const int nt = parallel ? kit::num_threads() : 1;
-  // Row blocks: with several threads, at least ~4 per thread (down to 8 tiles
-  // high) so the dynamic task counter evens out threads slowed by other
-  // processes; smaller blocks cost little (B micro-panels are reused from L1
-  // across a block, A is packed once per block either way).
-  i64 nb = (m + kMC - 1) / kMC;
-  if (nt > 1) nb = imax(round_up(nb, nt), imin(4 * nt, (m + 8 * kMR - 1) / (8 * kMR)));
-  const i64 mc = imin(kMC, round_up((m + nb - 1) / nb, kMR));
+  const i64 mc = row_block(m, nt);
   const i64 mblocks = (m + mc - 1) / mc;
   const i64 ncmax = imin(kNC, round_up(n, kNR));
   const i64 kcmax = imin(kKC, k);

@@ -28,7 +28,12 @@ namespace kit {
 namespace {
 
 constexpr int kSlots = 4;
-constexpr int kSpin = 4000;
+/**
+ * How long an idle worker spins before sleeping, and how long the caller
+ * spins waiting for workers: kernels come back to back in training, so a
+ * short spin saves a futex wake-up per kernel (OpenMP runtimes spin far longer).
+ */
+constexpr double kSpinSeconds = 300e-6;
 
 struct Slot {
   void* p = nullptr;
@@ -98,9 +103,13 @@ void Pool::worker_loop(int index) {
   tls_index = index;
   for (;;) {
     uint64_t g = generation.load(std::memory_order_acquire);
-    for (int s = 0; g == seen && s < kSpin; s++) {
-      KIT_PAUSE();
-      g = generation.load(std::memory_order_acquire);
+    if (g == seen) {
+      const double until = now_seconds() + kSpinSeconds;
+      for (int s = 1; g == seen; s++) {
+        KIT_PAUSE();
+        g = generation.load(std::memory_order_acquire);
+        if ((s & 63) == 0 && now_seconds() > until) break;
+      }
     }
     if (g == seen) {
       std::unique_lock<std::mutex> lk(mu);
@@ -163,7 +172,13 @@ void parallel_for(i64 ntasks, TaskFn fn, void* ctx, int max_threads) {
   tls_index = 0;
   p.run_tasks(0);
   tls_index = -1;
-  for (int s = 0; p.active.load(std::memory_order_acquire) != 0 && s < kSpin; s++) KIT_PAUSE();
+  if (p.active.load(std::memory_order_acquire) != 0) {
+    const double until = now_seconds() + kSpinSeconds;
+    for (int s = 1; p.active.load(std::memory_order_acquire) != 0; s++) {
+      KIT_PAUSE();
+      if ((s & 63) == 0 && now_seconds() > until) break;
+    }
+  }
   if (p.active.load(std::memory_order_acquire) != 0) {
     std::unique_lock<std::mutex> lk(p.mu);
     p.cv_done.wait(lk, [&] { return p.active.load(std::memory_order_acquire) == 0; });

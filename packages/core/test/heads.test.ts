@@ -69,7 +69,7 @@ describe('classification heads', () => {
       model_name: 'fake/model',
       model_type: 'fake-bert',
       name: 'mrpc',
-      version: 'adapters.1.2.0',
+      version: 'adapterkit.0.1.0',
     });
     // Python: json.dump(indent=2, sort_keys=True).
     expect(pythonJson({ b: 1, a: { d: null, c: ['é'] } })).toBe('{\n  "a": {\n    "c": [\n      "\\u00e9"\n    ],\n    "d": null\n  },\n  "b": 1\n}');

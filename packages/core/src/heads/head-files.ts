@@ -5,8 +5,8 @@ import type { HeadConfig } from './config.js';
  * `build_full_config`), and JSON written the way Python writes it.
  */
 
-/** Version string Python writes ("adapters." + its version); saved heads claim compatibility with it. */
-export const ADAPTERS_VERSION = 'adapters.1.2.0';
+/** Version written into saved head configs (the same as adapter configs; Python treats versions not starting with 'adapters.' as current). */
+export const ADAPTERS_VERSION = 'adapterkit.0.1.0';
 /** File names used by the Python library with `use_safetensors=True`. */
 export const HEAD_CONFIG_NAME = 'head_config.json';
 export const HEAD_WEIGHTS_NAME = 'model_head.safetensors';

@@ -26,6 +26,13 @@ import { HEAD_TYPES, type HeadOutput, type HeadType } from '../heads/types.js';
 import type { HfTokenizer } from '../tokenizers/hf-tokenizer.js';
 import type { LlamaSpmTokenizer } from '../tokenizers/llama-spm.js';
 import type { BaseModel, BaseModelOutput, KVCache, ModelInputs, TransformerConfig } from './types.js';
+import { modelInfoFor, type AdapterModelApi } from '../adapters/api.js';
+import type { AdapterSetup, CompositionBlock } from '../adapters/composition.js';
+import type { AdapterConfigLike } from '../adapters/config.js';
+import { ADAPTER_FILES, fileExists, joinPath } from '../adapters/files.js';
+import { AdapterHost, type AddAdapterOptions } from '../adapters/host.js';
+import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from '../adapters/save-load.js';
+import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from '../adapters/summary.js';
 
 /** Head types each architecture supports (Python `XxxAdapterModel.head_types`); other model types allow all. */
 const HEAD_TYPES_BY_MODEL: Record<string, readonly HeadType[]> = {
@@ -180,8 +187,10 @@ function label2id(idToLabel: IdToLabel | undefined): Record<string, number> | nu
  * `activeHead`). `forward` runs the base model then the active head (or the
  * one named in the inputs).
  */
-export class AdapterModel extends Module {
+export class AdapterModel extends Module implements AdapterModelApi {
   readonly base: BaseModel;
+  /** The adapter plugin host: adapters, the active setup, insertion points. */
+  readonly adapterHost: AdapterHost;
   readonly basePrefix: string;
   /** Recorded as model_name in saved heads (config.json `_name_or_path`). */
   nameOrPath: string | null;
@@ -196,6 +205,76 @@ export class AdapterModel extends Module {
     this.basePrefix = opts.basePrefix;
     this.headDict = this.registerModule('heads', new HeadDict());
     this.nameOrPath = opts.nameOrPath ?? null;
+    const info = modelInfoFor(base, { basePrefix: opts.basePrefix, withHeads: true, modelName: opts.nameOrPath ?? '' });
+    this.adapterHost = new AdapterHost(this, { ...info, modelClass: adapterModelClassName(base.config.modelType) });
+  }
+
+  // ---- adapters (Python ModelAdaptersMixin, camelCase) ----
+
+  /** Adds an adapter (config: a name like 'seq_bn', a config string, a dict or a config object). */
+  addAdapter(name: string, config: AdapterConfigLike = 'seq_bn', opts: AddAdapterOptions = {}): void {
+    this.adapterHost.addAdapter(name, config, opts);
+  }
+
+  /** Removes an adapter and its weights. */
+  deleteAdapter(name: string): void {
+    this.adapterHost.deleteAdapter(name);
+  }
+
+  /**
+   * Activates a setup; when a head has the name of the setup's last adapter,
+   * it becomes the active head (as Python's flex models do).
+   */
+  setActiveAdapters(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[] | null, skipLayers: number[] = []): void {
+    this.adapterHost.setActiveAdapters(setup, skipLayers);
+    const last = this.adapterHost.activeAdapters?.last();
+    if (last && this.headDict.has(last)) this.active = last;
+  }
+
+  get activeAdapters(): CompositionBlock | null {
+    return this.adapterHost.activeAdapters;
+  }
+
+  /** Freezes the base model, makes the named adapters trainable (heads stay trainable) and activates them. */
+  trainAdapter(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[]): void {
+    this.adapterHost.trainAdapter(setup);
+    this.setActiveAdapters(this.adapterHost.activeAdapters);
+  }
+
+  freezeModel(freeze = true): void {
+    this.adapterHost.freezeModel(freeze);
+  }
+
+  /** Saves an adapter (and, with `withHead`, the head of the same name) in the Python layout. */
+  async saveAdapter(dir: string, name: string, opts: SaveAdapterOptions & { withHead?: boolean } = {}): Promise<void> {
+    await saveAdapter(this.adapterHost, dir, name, opts);
+    if (opts.withHead !== false && this.headDict.has(name)) await this.saveHead(dir, name);
+  }
+
+  /** Loads an adapter (and its head when the folder has one and `withHead`); returns its name. */
+  async loadAdapter(dir: string, opts: LoadAdapterOptions & { withHead?: boolean } = {}): Promise<string> {
+    const name = await loadAdapter(this.adapterHost, dir, opts);
+    if (opts.withHead !== false && (await fileExists(await joinPath(dir, ADAPTER_FILES.headConfig)))) {
+      await this.loadHead(dir, { loadAs: name, setActive: opts.setActive ?? true });
+    }
+    if (opts.setActive) this.setActiveAdapters(name);
+    return name;
+  }
+
+  /** Saves every adapter (with its head) into `dir/<name>/`. */
+  async saveAllAdapters(dir: string, opts: SaveAdapterOptions & { withHead?: boolean } = {}): Promise<void> {
+    for (const name of this.adapterHost.adapterNames()) {
+      const config = this.adapterHost.configs.get(name)!;
+      await this.saveAdapter(await joinPath(dir, name), name, { ...opts, metaDict: { config_id: config.hash(), ...opts.metaDict } });
+    }
+  }
+
+  adapterSummary(): string {
+    return formatAdapterSummary(adapterSummaryRows(this.adapterHost));
+  }
+
+  adapterSummaryRows(): AdapterSummaryRow[] {
+    return adapterSummaryRows(this.adapterHost);
   }
 
   /** The base model's parsed config. */
