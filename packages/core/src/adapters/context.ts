@@ -1,3 +1,4 @@
+import { keep } from '../backend/scope.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
@@ -18,9 +19,27 @@ export class ForwardContext {
     readonly seqLength: number,
   ) {}
 
+  private readonly held: Tensor[] = [];
+
   /** Returns the cached value for `key`, computing it on first use. */
   cached<T>(key: string, make: () => T): T {
     if (!this.cache.has(key)) this.cache.set(key, make());
     return this.cache.get(key) as T;
+  }
+
+  /**
+   * Keeps a tensor alive until the pass ends. Values cached here are made
+   * inside one layer's tidy scope and read by later layers, so they must
+   * leave every scope; `end()` frees them.
+   */
+  hold<T extends Tensor>(t: T): T {
+    this.held.push(keep(t));
+    return t;
+  }
+
+  /** Frees held tensors and clears the cache; the host calls it when the pass ends. */
+  end(): void {
+    for (const t of this.held.splice(0)) t.dispose();
+    this.cache.clear();
   }
 }

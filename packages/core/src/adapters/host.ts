@@ -84,6 +84,7 @@ export class AdapterHost implements SiteHost {
       return fn();
     } finally {
       this.contexts.pop();
+      context.end();
     }
   }
 
@@ -219,14 +220,23 @@ export class AdapterHost implements SiteHost {
   /** Modules of an adapter by layer and location (-1 for model-level ones), like Python's get_adapter. */
   getAdapter(name: string): Map<number, Map<string, Module>> {
     const out = new Map<number, Map<string, Module>>();
+    const owners = new Set(this.sites.map((s) => s.owner));
     for (const site of this.sites) {
+      const key = site.location + (site.kind === 'linear' && site.key ? `.${site.key}` : '');
+      // Holders sit on the owner or one level down (Llama: layers.N.attention_adapters.adapters), never inside another site's owner.
+      const candidates: [string, Module][] = [];
       for (const [childName, child] of site.owner.namedChildren()) {
-        const holder = child as Module & { child?: (n: string) => Module | undefined };
-        const m = holder.child?.(name);
-        if (!m || !ADAPTER_HOLDERS.has(childName)) continue;
+        if (owners.has(child)) continue;
+        candidates.push([childName, child]);
+        for (const [grandName, grand] of child.namedChildren()) candidates.push([grandName, grand]);
+      }
+      for (const [holderName, holder] of candidates) {
+        if (!ADAPTER_HOLDERS.has(holderName)) continue;
+        const m = holder.child(name);
+        if (!m) continue;
         let byLoc = out.get(site.layer);
         if (!byLoc) out.set(site.layer, (byLoc = new Map()));
-        byLoc.set(site.location + (site.kind === 'linear' && 'key' in site && site.key ? `.${site.key}` : ''), m);
+        byLoc.set(key, m);
       }
     }
     return out;

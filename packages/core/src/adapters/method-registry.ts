@@ -20,8 +20,24 @@ export interface AdapterMethod {
   weightMarkers(name: string): string[];
   /** Whether this method holds an adapter of that name in this model. */
   hasAdapter(host: AdapterHost, name: string): boolean;
-  /** Optional hooks around saving/loading: e.g. prefix tuning ejects or rebuilds its reparametrisation. */
+  /**
+   * Optional hooks around saving: `beforeSave` runs before the config and
+   * weights are collected (it may change the adapter, e.g. prefix tuning
+   * ejects its reparametrisation), `afterSave` runs afterwards, also when
+   * saving failed (to undo such a change).
+   */
   beforeSave?(host: AdapterHost, name: string): void;
+  afterSave?(host: AdapterHost, name: string): void;
+  /**
+   * Optional: maps a saved weight key to the key this method uses, for
+   * layouts where Python saves one tensor under several names (prefix
+   * tuning's pool is also registered under every attention layer). Keys
+   * that map to an already present key are dropped when loading. `host` and
+   * `name` (the adapter being loaded, already created) let a method decide by
+   * the adapter's config (bottleneck `ln_before`: `adapter_down.0` is the
+   * same LayerNorm as `adapter_norm_before`).
+   */
+  canonicalKey?(key: string, host: AdapterHost, name: string): string;
 }
 
 const methods = new Map<string, AdapterMethod>();

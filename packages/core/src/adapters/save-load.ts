@@ -46,13 +46,20 @@ function floatFieldsOf(config: AdapterConfig | ConfigUnion): Set<string> {
 
 /** Saves one adapter in the Python layout: adapter_config.json + adapter.safetensors (atomic writes). */
 export async function saveAdapter(host: AdapterHost, dir: string, name: string, opts: SaveAdapterOptions = {}): Promise<void> {
-  const full = buildFullConfig(host, name, opts.metaDict);
-  for (const { method } of host.methodsOf(name)) method.beforeSave?.(host, name);
-  const weights = new Map<string, Tensor>(host.adapterParameters(name));
-  if (weights.size === 0) throw new Error(`saveAdapter: adapter '${name}' has no weights in this model`);
-  await ensureDir(dir);
-  await saveSafetensors(await joinPath(dir, ADAPTER_FILES.weights), weights);
-  await writeJsonAtomic(await joinPath(dir, ADAPTER_FILES.config), full, floatFieldsOf(host.configs.get(name)!));
+  buildFullConfig(host, name, opts.metaDict); // fails early for unknown names
+  const methods = host.methodsOf(name).map(({ method }) => method);
+  // beforeSave may change the adapter (and its config), so both are read after it.
+  for (const method of methods) method.beforeSave?.(host, name);
+  try {
+    const full = buildFullConfig(host, name, opts.metaDict);
+    const weights = new Map<string, Tensor>(host.adapterParameters(name));
+    if (weights.size === 0) throw new Error(`saveAdapter: adapter '${name}' has no weights in this model`);
+    await ensureDir(dir);
+    await saveSafetensors(await joinPath(dir, ADAPTER_FILES.weights), weights);
+    await writeJsonAtomic(await joinPath(dir, ADAPTER_FILES.config), full, floatFieldsOf(host.configs.get(name)!));
+  } finally {
+    for (const method of methods) method.afterSave?.(host, name);
+  }
 }
 
 /** Legacy fixes Python applies to saved configs (loading.py): activation renames, LoRA alpha for old versions. */
@@ -136,13 +143,16 @@ function assignWeights(host: AdapterHost, name: string, savedName: string, file:
   const newMarkers = methods.flatMap((m) => m.weightMarkers(name));
   const renamed = new Map<string, Tensor>();
   const prefix = host.info.basePrefix ? `${host.info.basePrefix}.` : '';
+  const canonical = host.methodsOf(name).flatMap(({ method }) => (method.canonicalKey ? [method.canonicalKey.bind(method)] : []));
   for (const [key, t] of file) {
-    let k = key;
+    let k = canonical.reduce((acc, f) => f(acc, host, name), key);
     if (savedName !== name) oldMarkers.forEach((m, i) => (k = k.split(m).join(newMarkers[i]!)));
     if (!params.has(k)) {
       if (prefix && params.has(prefix + k)) k = prefix + k;
       else if (prefix === '' && k.includes('.') && params.has(k.slice(k.indexOf('.') + 1))) k = k.slice(k.indexOf('.') + 1);
     }
+    // Aliases of one tensor (see AdapterMethod.canonicalKey) load once.
+    if (k !== key && renamed.has(k)) continue;
     renamed.set(k, t);
   }
   const missing = [...params.keys()].filter((k) => !renamed.has(k));

@@ -31,6 +31,7 @@ import type { AdapterSetup, CompositionBlock } from '../adapters/composition.js'
 import type { AdapterConfigLike } from '../adapters/config.js';
 import { ADAPTER_FILES, fileExists, joinPath } from '../adapters/files.js';
 import { AdapterHost, type AddAdapterOptions } from '../adapters/host.js';
+import { LmHeadSite, type AnySite, type SiteOwner } from '../adapters/sites.js';
 import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from '../adapters/save-load.js';
 import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from '../adapters/summary.js';
 
@@ -187,8 +188,11 @@ function label2id(idToLabel: IdToLabel | undefined): Record<string, number> | nu
  * `activeHead`). `forward` runs the base model then the active head (or the
  * one named in the inputs).
  */
-export class AdapterModel extends Module implements AdapterModelApi {
+export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
   readonly base: BaseModel;
+  /** 'lm_head' site: LM heads pass hidden states through it before the vocabulary projection (invertible adapters, reverse). */
+  readonly lmHeadSite: LmHeadSite;
+  readonly adapterSites: readonly AnySite[];
   /** The adapter plugin host: adapters, the active setup, insertion points. */
   readonly adapterHost: AdapterHost;
   readonly basePrefix: string;
@@ -205,6 +209,8 @@ export class AdapterModel extends Module implements AdapterModelApi {
     this.basePrefix = opts.basePrefix;
     this.headDict = this.registerModule('heads', new HeadDict());
     this.nameOrPath = opts.nameOrPath ?? null;
+    this.lmHeadSite = new LmHeadSite(this, -1, 'lm_head');
+    this.adapterSites = [this.lmHeadSite];
     const info = modelInfoFor(base, { basePrefix: opts.basePrefix, withHeads: true, modelName: opts.nameOrPath ?? '' });
     this.adapterHost = new AdapterHost(this, { ...info, modelClass: adapterModelClassName(base.config.modelType) });
   }
@@ -602,6 +608,7 @@ export class AdapterModel extends Module implements AdapterModelApi {
         endPositions: inputs.endPositions,
         attentionMask: baseInputs.attentionMask,
         clsOutput,
+        beforeOutputEmbedding: (x) => this.lmHeadSite.run(x),
       });
       const result: AdapterModelOutput = { ...res, head: name, lastHiddenState: out.lastHiddenState };
       if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
