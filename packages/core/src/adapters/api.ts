@@ -2,6 +2,10 @@ import type { Module } from '../nn/module.js';
 import type { BaseModel } from '../models/types.js';
 import type { AdapterSetup, CompositionBlock } from './composition.js';
 import type { AdapterConfigLike } from './config.js';
+import {
+  compositionPlugin, type AddFusionOptions, type FusionConfigLike, type FusionSpec, type LoadFusionOptions, type LoadSetupOptions,
+  type LoadedSetup, type SaveFusionOptions, type SaveSetupOptions, type TrainFusionOptions,
+} from './composition-plugin.js';
 import { AdapterHost, type AddAdapterOptions, type AdapterModelInfo } from './host.js';
 import { loadAdapter, saveAdapter, saveAllAdapters, type LoadAdapterOptions, type SaveAdapterOptions } from './save-load.js';
 import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from './summary.js';
@@ -15,12 +19,28 @@ export interface AdapterModelApi {
   readonly activeAdapters: CompositionBlock | null;
   trainAdapter(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[]): void;
   freezeModel(freeze?: boolean): void;
+  /** Folds a LoRA/IA³ adapter into the base weights. */
+  mergeAdapter(name: string): void;
+  /** Undoes merges (all, or only adapter `name`'s). */
+  resetAdapter(name?: string): void;
   saveAdapter(dir: string, name: string, opts?: SaveAdapterOptions): Promise<void>;
   loadAdapter(dir: string, opts?: LoadAdapterOptions): Promise<string>;
   saveAllAdapters(dir: string, opts?: SaveAdapterOptions): Promise<void>;
   /** Table of adapters (name, architecture, #params, % of base, active, train); `asRows` gives the data. */
   adapterSummary(): string;
   adapterSummaryRows(): AdapterSummaryRow[];
+  // AdapterFusion and saved setups (need @adapterkit/composition; see composition-plugin.ts).
+  /** Adds an AdapterFusion over adapters (config 'dynamic' by default); returns its name. */
+  addAdapterFusion(fusion: FusionSpec, config?: FusionConfigLike, opts?: AddFusionOptions): string;
+  deleteAdapterFusion(fusion: FusionSpec): void;
+  /** Freezes everything but the setup's fusion layers (and its adapters with `unfreezeAdapters`) and activates the setup. */
+  trainAdapterFusion(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[], opts?: TrainFusionOptions): void;
+  saveAdapterFusion(dir: string, fusion: FusionSpec, opts?: SaveFusionOptions): Promise<void>;
+  loadAdapterFusion(dir: string, opts?: LoadFusionOptions): Promise<string>;
+  saveAllAdapterFusions(dir: string, opts?: SaveFusionOptions): Promise<void>;
+  /** Saves a setup (adapter_setup.json, one folder per adapter and per Fuse block). */
+  saveAdapterSetup(dir: string, setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[], opts?: SaveSetupOptions): Promise<void>;
+  loadAdapterSetup(dir: string, opts?: LoadSetupOptions): Promise<LoadedSetup>;
 }
 
 /** Python class names by model type, for adapter_config.json's model_class. */
@@ -60,11 +80,25 @@ export function adapterApi(host: AdapterHost): AdapterModelApi {
     },
     trainAdapter: (setup) => host.trainAdapter(setup),
     freezeModel: (freeze) => host.freezeModel(freeze),
+    mergeAdapter: (name) => host.mergeAdapter(name),
+    resetAdapter: (name) => host.resetAdapter(name),
     saveAdapter: (dir, name, opts) => saveAdapter(host, dir, name, opts),
     loadAdapter: (dir, opts) => loadAdapter(host, dir, opts),
     saveAllAdapters: (dir, opts) => saveAllAdapters(host, dir, opts),
     adapterSummary: () => formatAdapterSummary(adapterSummaryRows(host)),
     adapterSummaryRows: () => adapterSummaryRows(host),
+    addAdapterFusion: (fusion, config, opts = {}) => compositionPlugin('addAdapterFusion').addAdapterFusion(host, fusion, config, opts),
+    deleteAdapterFusion: (fusion) => compositionPlugin('deleteAdapterFusion').deleteAdapterFusion(host, fusion),
+    trainAdapterFusion: (setup, opts = {}) => compositionPlugin('trainAdapterFusion').trainAdapterFusion(host, setup, opts),
+    saveAdapterFusion: (dir, fusion, opts = {}) => compositionPlugin('saveAdapterFusion').saveAdapterFusion(host, dir, fusion, opts),
+    loadAdapterFusion: (dir, opts = {}) => compositionPlugin('loadAdapterFusion').loadAdapterFusion(host, dir, opts),
+    saveAllAdapterFusions: (dir, opts = {}) => compositionPlugin('saveAllAdapterFusions').saveAllAdapterFusions(host, dir, opts),
+    saveAdapterSetup(dir, setup, opts = {}) {
+      return compositionPlugin('saveAdapterSetup').saveAdapterSetup(this, dir, setup, opts);
+    },
+    loadAdapterSetup(dir, opts = {}) {
+      return compositionPlugin('loadAdapterSetup').loadAdapterSetup(this, dir, opts);
+    },
   };
 }
 

@@ -183,3 +183,32 @@ export interface SetupJson {
 function setupToJson(s: AdapterSetup): SetupJson {
   return typeof s === 'string' ? { type: 'single', children: [s] } : s.toJSON();
 }
+
+/**
+ * Number of parallel channels of a setup (Python `parallel_channels`): the
+ * child count of a Parallel block, the largest over the children for other
+ * blocks, 1 for a name or no setup.
+ */
+export function parallelChannels(setup: AdapterSetup | null | undefined): number {
+  if (!setup || typeof setup === 'string') return 1;
+  if (setup.type === 'Parallel') return setup.children.length;
+  return Math.max(1, ...setup.children.map(parallelChannels));
+}
+
+/**
+ * The heads a setup implies (Python `parse_heads_from_composition`), from its
+ * last block (the last child of a root Stack): a name gives that head; a
+ * Parallel gives one head per channel (the last adapter of each child); a
+ * BatchSplit gives a BatchSplit of heads with the same batch sizes; other
+ * blocks give null.
+ */
+export function headSetupOf(setup: AdapterSetup | null | undefined): string | string[] | BatchSplit | null {
+  let last: AdapterSetup | null | undefined = setup;
+  if (last instanceof Stack) last = last.children[last.children.length - 1];
+  if (!last) return null;
+  if (typeof last === 'string') return last;
+  const tail = (c: AdapterSetup): string => (typeof c === 'string' ? c : c.last());
+  if (last instanceof Parallel) return last.children.map(tail);
+  if (last instanceof BatchSplit) return new BatchSplit(last.children.map(tail), last.batchSizes);
+  return null;
+}

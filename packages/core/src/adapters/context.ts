@@ -11,6 +11,12 @@ export class ForwardContext {
   readonly cache = new Map<string, unknown>();
   /** Extra outputs methods report (gating scores, fusion attentions), by kind. */
   readonly outputs = new Map<string, unknown>();
+  /**
+   * Parallel channels of this pass: N when the active setup holds a Parallel
+   * block of N children and the model replicated its inputs N times (rows
+   * [i·B, (i+1)·B) are channel i; `batchSize` is then N·B). 1 otherwise.
+   */
+  parallelChannels = 1;
 
   constructor(
     /** [batch, seq] token mask of the input (1 = token), when the model has one. */

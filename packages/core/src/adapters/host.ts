@@ -1,9 +1,12 @@
+import type { ModelInputs } from '../models/types.js';
 import type { Module } from '../nn/module.js';
 import type { Parameter } from '../nn/parameter.js';
-import { parseComposition, type AdapterSetup, type CompositionBlock } from './composition.js';
+import { concat } from '../ops/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { parallelChannels, parseComposition, type AdapterSetup, type CompositionBlock } from './composition.js';
 import { AdapterConfig, ConfigUnion, loadAdapterConfig, type AdapterConfigLike } from './config.js';
 import { ForwardContext } from './context.js';
-import { methodFor, type AdapterMethod } from './method-registry.js';
+import { methodFor, registeredMethods, type AdapterMethod } from './method-registry.js';
 import { isSiteOwner, type AnySite, type SiteHost, type SiteKind } from './sites.js';
 
 /** Facts about the model that adapters and saved files need. */
@@ -85,6 +88,40 @@ export class AdapterHost implements SiteHost {
     } finally {
       this.contexts.pop();
       context.end();
+    }
+  }
+
+  /**
+   * Runs one base-model forward pass (models call this instead of
+   * `withContext`): opens a ForwardContext and, when the active setup has a
+   * Parallel block of N channels, first replicates every per-row input N
+   * times (rows [i·B, (i+1)·B) become channel i; the context records N).
+   * Python replicates at the first adapter layer and has the model repeat
+   * its masks there; replicating the inputs once gives the same result for
+   * row-wise layers and needs no per-site adjustments. Inputs with a KV
+   * cache that already holds tokens are taken as replicated (generation
+   * continues from the N·B rows of the first step).
+   */
+  runPass<T>(inputs: ModelInputs, fn: (inputs: ModelInputs) => T): T {
+    const channels = parallelChannels(this.currentSetup());
+    const made: Tensor[] = [];
+    let ins = inputs;
+    if (channels > 1 && !(inputs.cache && inputs.cache.length > 0)) {
+      const rep = (t: Tensor | undefined): Tensor | undefined => {
+        if (!t) return t;
+        const r = concat(Array.from({ length: channels }, () => t), 0);
+        made.push(r);
+        return r;
+      };
+      ins = { ...inputs, inputIds: rep(inputs.inputIds)!, attentionMask: rep(inputs.attentionMask), tokenTypeIds: rep(inputs.tokenTypeIds), positionIds: rep(inputs.positionIds) };
+    }
+    const [batch, seq] = ins.inputIds.shape as [number, number];
+    const context = new ForwardContext(ins.attentionMask ?? null, batch, seq);
+    context.parallelChannels = channels;
+    try {
+      return this.withContext(context, () => fn(ins));
+    } finally {
+      for (const t of made) t.dispose();
     }
   }
 
@@ -184,6 +221,21 @@ export class AdapterHost implements SiteHost {
       }
     };
     walk(setup, true);
+  }
+
+  /** Folds an adapter into the base weights (methods that support merging: LoRA, IA³). */
+  mergeAdapter(name: string): void {
+    if (!this.configs.has(name)) throw new Error(`mergeAdapter: no adapter named '${name}'; adapters: ${this.adapterNames().join(', ') || 'none'}`);
+    const methods = [...new Set(this.methodsOf(name).map(({ method }) => method))];
+    const mergeable = methods.filter((m) => m.mergeAdapter);
+    if (!mergeable.length) throw new Error(`mergeAdapter: adapter '${name}' uses ${methods.map((m) => m.architecture).join(', ')}, which cannot be merged into the base weights`);
+    for (const m of mergeable) m.mergeAdapter!(this, name);
+  }
+
+  /** Undoes merges: every method's, or only those of adapter `name`. */
+  resetAdapter(name?: string): void {
+    const methods = name === undefined ? registeredMethods() : [...new Set(this.methodsOf(name).map(({ method }) => method))];
+    for (const m of methods) m.resetAdapter?.(this, name);
   }
 
   /** Sets requiresGrad of every base-model parameter (adapters included) to !freeze. */

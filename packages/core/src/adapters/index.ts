@@ -3,6 +3,7 @@ export * from './config.js';
 export { parseConfigString, type ConfigStringPart } from './config-string.js';
 export { parsePyLiteral, type PyValue } from './python-literal.js';
 export * from './composition.js';
+export * from './composition-plugin.js';
 export * from './context.js';
 export * from './sites.js';
 export * from './adaptable-linear.js';

@@ -38,6 +38,10 @@ export interface AdapterMethod {
    * same LayerNorm as `adapter_norm_before`).
    */
   canonicalKey?(key: string, host: AdapterHost, name: string): string;
+  /** Optional: fold the adapter into the base weights (LoRA, IA³). */
+  mergeAdapter?(host: AdapterHost, name: string): void;
+  /** Optional: undo merges (all of this method's, or only `name`'s). */
+  resetAdapter?(host: AdapterHost, name?: string): void;
 }
 
 const methods = new Map<string, AdapterMethod>();

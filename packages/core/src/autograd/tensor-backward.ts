@@ -1,19 +1,9 @@
-import { Tensor } from '../tensor/tensor.js';
-import { backward, type BackwardOptions } from './backward.js';
+import { installBackwardMethod } from '../tensor/tensor.js';
+import { backward } from './backward.js';
 
-declare module '../tensor/tensor.js' {
-  interface Tensor {
-    /**
-     * Reverse-mode differentiation from this tensor; same as
-     * `backward(this, grad, opts)`. A non-scalar tensor needs `grad`.
-     */
-    backward(grad?: Tensor, opts?: BackwardOptions): void;
-  }
-}
+// Tensor.backward() is declared on the class and calls the engine through this
+// late binding, so tensor.ts need not import the autograd engine (which imports ops).
+installBackwardMethod(backward);
 
-Tensor.prototype.backward = function backwardMethod(this: Tensor, grad?: Tensor, opts?: BackwardOptions): void {
-  backward(this, grad, opts);
-};
-
-/** Whether `Tensor.prototype.backward` is installed (importing this module installs it). */
+/** Whether `Tensor.prototype.backward` is wired to the engine (importing this module wires it). */
 export const tensorBackwardInstalled = true;

@@ -6,7 +6,7 @@ import { cast } from '../ops/cast.js';
 import { arange, full } from '../ops/creation.js';
 import { embedding } from '../ops/embedding.js';
 import { sum } from '../ops/reduce.js';
-import { reshape } from '../ops/shape.js';
+import { concat, narrow, reshape } from '../ops/shape.js';
 import { where } from '../ops/where.js';
 import { Module } from '../nn/module.js';
 import { Parameter } from '../nn/parameter.js';
@@ -22,12 +22,16 @@ import { MultipleChoiceHead } from '../heads/multiple-choice.js';
 import type { PredictionHead } from '../heads/prediction-head.js';
 import { QuestionAnsweringHead } from '../heads/question-answering.js';
 import { TaggingHead } from '../heads/tagging.js';
-import { HEAD_TYPES, type HeadOutput, type HeadType } from '../heads/types.js';
+import { HEAD_TYPES, type HeadInputs, type HeadOutput, type HeadType } from '../heads/types.js';
 import type { HfTokenizer } from '../tokenizers/hf-tokenizer.js';
 import type { LlamaSpmTokenizer } from '../tokenizers/llama-spm.js';
 import type { BaseModel, BaseModelOutput, KVCache, ModelInputs, TransformerConfig } from './types.js';
 import { modelInfoFor, type AdapterModelApi } from '../adapters/api.js';
-import type { AdapterSetup, CompositionBlock } from '../adapters/composition.js';
+import { BatchSplit, headSetupOf, parallelChannels, type AdapterSetup, type CompositionBlock } from '../adapters/composition.js';
+import {
+  compositionPlugin, type AddFusionOptions, type FusionConfigLike, type FusionSpec, type LoadFusionOptions, type LoadSetupOptions,
+  type LoadedSetup, type SaveFusionOptions, type SaveSetupOptions, type TrainFusionOptions,
+} from '../adapters/composition-plugin.js';
 import type { AdapterConfigLike } from '../adapters/config.js';
 import { ADAPTER_FILES, fileExists, joinPath } from '../adapters/files.js';
 import { AdapterHost, type AddAdapterOptions } from '../adapters/host.js';
@@ -127,7 +131,17 @@ export interface AdapterModelInputs extends ModelInputs {
   head?: string;
 }
 
-/** What `AdapterModel.forward` returns: the head's outputs and the base model's. */
+/**
+ * What `AdapterModel.forward` returns: the head's outputs and the base model's.
+ *
+ * With several active heads (a Parallel setup: one head per channel; a
+ * BatchSplit setup: one head per batch slice, as Python's MultiHeadOutput)
+ * `headOutputs` holds one output per head in order, `head` is their names
+ * joined by ',', `loss` is the sum of the heads' losses (when every head has
+ * one), and `logits` is the heads' logits concatenated over the batch (rows
+ * in head order) when they agree in shape beyond the batch axis — otherwise
+ * the first head's; read `headOutputs` then.
+ */
 export interface AdapterModelOutput extends HeadOutput {
   /** The head that ran. */
   head: string;
@@ -135,6 +149,8 @@ export interface AdapterModelOutput extends HeadOutput {
   pooledOutput?: Tensor;
   /** When `outputHiddenStates` was set. */
   hiddenStates?: Tensor[];
+  /** One output per head when several heads ran (Parallel / BatchSplit setups). */
+  headOutputs?: AdapterModelOutput[];
 }
 
 /** The `heads` container: children are the heads by name (Python `model.heads`, a ModuleDict). */
@@ -202,6 +218,8 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
   tokenizer?: HfTokenizer | LlamaSpmTokenizer;
   private headDict: HeadDict;
   private active: string | undefined;
+  /** Heads of a Parallel (one per channel) or BatchSplit setup, set by setActiveAdapters; null for a single head. */
+  private multiHead: string[] | BatchSplit | null = null;
 
   constructor(base: BaseModel, opts: { basePrefix: string; nameOrPath?: string | null }) {
     super();
@@ -233,8 +251,23 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
    */
   setActiveAdapters(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[] | null, skipLayers: number[] = []): void {
     this.adapterHost.setActiveAdapters(setup, skipLayers);
-    const last = this.adapterHost.activeAdapters?.last();
-    if (last && this.headDict.has(last)) this.active = last;
+    // Heads from the setup's last block (Python parse_heads_from_composition): a Parallel
+    // activates one head per channel, a BatchSplit one head per slice, when all exist.
+    const heads = headSetupOf(this.adapterHost.activeAdapters);
+    const names = heads === null ? [] : typeof heads === 'string' ? [heads] : heads instanceof BatchSplit ? (heads.children as string[]) : heads;
+    this.multiHead = null;
+    if (names.length && names.every((n) => this.headDict.has(n))) {
+      if (typeof heads === 'string') this.active = heads;
+      else this.multiHead = heads;
+    } else {
+      const last = this.adapterHost.activeAdapters?.last();
+      if (last && this.headDict.has(last)) this.active = last;
+    }
+  }
+
+  /** The active heads of a Parallel or BatchSplit setup (null when a single head is active). */
+  get activeHeadSetup(): string[] | BatchSplit | null {
+    return this.multiHead;
   }
 
   get activeAdapters(): CompositionBlock | null {
@@ -249,6 +282,16 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
 
   freezeModel(freeze = true): void {
     this.adapterHost.freezeModel(freeze);
+  }
+
+  /** Folds a LoRA/IA³ adapter into the base weights. */
+  mergeAdapter(name: string): void {
+    this.adapterHost.mergeAdapter(name);
+  }
+
+  /** Undoes merges (all, or only adapter `name`'s). */
+  resetAdapter(name?: string): void {
+    this.adapterHost.resetAdapter(name);
   }
 
   /** Saves an adapter (and, with `withHead`, the head of the same name) in the Python layout. */
@@ -281,6 +324,54 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
 
   adapterSummaryRows(): AdapterSummaryRow[] {
     return adapterSummaryRows(this.adapterHost);
+  }
+
+  // ---- AdapterFusion and saved setups (provided by @adapterkit/composition) ----
+
+  /** Adds an AdapterFusion (Python `add_adapter_fusion`; config 'dynamic' by default); returns its name. */
+  addAdapterFusion(fusion: FusionSpec, config?: FusionConfigLike, opts: AddFusionOptions = {}): string {
+    const name = compositionPlugin('addAdapterFusion').addAdapterFusion(this.adapterHost, fusion, config, opts);
+    // The plugin activated Fuse(...) on the host; activate it here too, for the heads.
+    if (opts.setActive) this.setActiveAdapters(this.adapterHost.activeAdapters);
+    return name;
+  }
+
+  /** Removes an AdapterFusion and its weights (a no-op for unknown names). */
+  deleteAdapterFusion(fusion: FusionSpec): void {
+    compositionPlugin('deleteAdapterFusion').deleteAdapterFusion(this.adapterHost, fusion);
+  }
+
+  /** Freezes everything but the setup's fusion layers (and its adapters with `unfreezeAdapters`; heads stay trainable) and activates it. */
+  trainAdapterFusion(setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[], opts: TrainFusionOptions = {}): void {
+    compositionPlugin('trainAdapterFusion').trainAdapterFusion(this.adapterHost, setup, opts);
+    this.setActiveAdapters(this.adapterHost.activeAdapters);
+  }
+
+  /** Saves a fusion as Python's `save_adapter_fusion` (adapter_fusion_config.json + model_adapter_fusion.safetensors). */
+  saveAdapterFusion(dir: string, fusion: FusionSpec, opts: SaveFusionOptions = {}): Promise<void> {
+    return compositionPlugin('saveAdapterFusion').saveAdapterFusion(this.adapterHost, dir, fusion, opts);
+  }
+
+  /** Loads a fusion saved here or by Python (the fused adapters must be loaded); returns its name. */
+  async loadAdapterFusion(dir: string, opts: LoadFusionOptions = {}): Promise<string> {
+    const name = await compositionPlugin('loadAdapterFusion').loadAdapterFusion(this.adapterHost, dir, opts);
+    if (opts.setActive) this.setActiveAdapters(this.adapterHost.activeAdapters);
+    return name;
+  }
+
+  /** Saves every fusion into `dir/<fusion name>/`. */
+  saveAllAdapterFusions(dir: string, opts: SaveFusionOptions = {}): Promise<void> {
+    return compositionPlugin('saveAllAdapterFusions').saveAllAdapterFusions(this.adapterHost, dir, opts);
+  }
+
+  /** Saves a setup as Python's `save_adapter_setup`: adapter_setup.json, one folder per adapter (with its head) and per Fuse block. */
+  saveAdapterSetup(dir: string, setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[], opts: SaveSetupOptions = {}): Promise<void> {
+    return compositionPlugin('saveAdapterSetup').saveAdapterSetup(this, dir, setup, opts);
+  }
+
+  /** Loads a setup saved by `saveAdapterSetup` (here or in Python). */
+  loadAdapterSetup(dir: string, opts: LoadSetupOptions = {}): Promise<LoadedSetup> {
+    return compositionPlugin('loadAdapterSetup').loadAdapterSetup(this, dir, opts);
   }
 
   /** The base model's parsed config. */
@@ -318,6 +409,7 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
       throw new Error(`activeHead: no head named '${name}'; heads: ${this.headDict.names().join(', ') || 'none'}`);
     }
     this.active = name;
+    this.multiHead = null;
   }
 
   /** The head called `name`; an error listing the heads when absent. */
@@ -355,7 +447,10 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
     if (existing) this.releaseHead(existing);
     // Full dotted names for messages; shared (tied) weights keep their base-model name.
     this.nameParameters();
-    if (opts.setActive ?? true) this.active = head.name;
+    if (opts.setActive ?? true) {
+      this.active = head.name;
+      this.multiHead = null;
+    }
     return head;
   }
 
@@ -516,6 +611,7 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
     this.headDict = this.registerModule('heads', new HeadDict(this.headDict.entries().filter(([n]) => n !== name)));
     this.releaseHead(head);
     if (this.active === name) this.active = undefined;
+    if (this.multiHead && (Array.isArray(this.multiHead) ? this.multiHead : (this.multiHead.children as string[])).includes(name)) this.multiHead = null;
   }
 
   /** label id → label of a head (the active one by default); undefined for heads without labels. */
@@ -584,11 +680,16 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
    * returned tensors belong to the caller.
    */
   forward(inputs: AdapterModelInputs): AdapterModelOutput {
+    const multi = inputs.head === undefined ? this.multiHead : null;
+    const channels = parallelChannels(this.adapterHost.currentSetup());
     const name = inputs.head ?? this.active;
-    if (name === undefined) {
+    if (!multi && channels > 1 && inputs.head === undefined) {
+      throw new Error(`AdapterModel.forward: the active setup ${this.adapterHost.currentSetup()!.toString()} has ${channels} parallel channels, so it needs ${channels} heads, ` +
+        `one per channel named after the channel's (last) adapter; heads: ${this.headDict.names().join(', ') || 'none'} (pass \`head\` to run one head over all rows)`);
+    }
+    if (!multi && name === undefined) {
       throw new Error('AdapterModel.forward: the model has no active head; add one (e.g. addClassificationHead) or call model.base.forward(inputs) for hidden states');
     }
-    const head = this.getHead(name);
     return tidy(() => {
       const flat = (t: Tensor | undefined): Tensor | undefined => (t && t.rank > 2 ? reshape(t, [-1, t.shape[t.rank - 1]!]) : t);
       const baseInputs: ModelInputs = {
@@ -601,20 +702,76 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
       };
       if (baseInputs.inputIds.rank !== 2) throw new ShapeError(`AdapterModel.forward: inputIds must be [batch, seq] or [batch, choices, seq], got ${formatShape(inputs.inputIds.shape)}`);
       const out: BaseModelOutput = this.base.forward(baseInputs);
-      const clsOutput = head.usesClsOutput && LAST_TOKEN_CLS.has(this.modelType) ? this.lastTokenOutput(baseInputs, out.lastHiddenState) : undefined;
-      const res = head.forward(out, {
-        labels: inputs.labels,
-        startPositions: inputs.startPositions,
-        endPositions: inputs.endPositions,
-        attentionMask: baseInputs.attentionMask,
-        clsOutput,
-        beforeOutputEmbedding: (x) => this.lmHeadSite.run(x),
-      });
-      const result: AdapterModelOutput = { ...res, head: name, lastHiddenState: out.lastHiddenState };
-      if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
-      if (out.hiddenStates) result.hiddenStates = out.hiddenStates;
-      return result;
+      if (!multi) return this.runHead(name!, out, baseInputs, inputs);
+      return this.runHeads(multi, channels, out, baseInputs, inputs);
     });
+  }
+
+  /** One head on the base outputs (all rows). */
+  private runHead(name: string, out: BaseModelOutput, baseInputs: ModelInputs, targets: HeadInputs): AdapterModelOutput {
+    const head = this.getHead(name);
+    const clsOutput = head.usesClsOutput && LAST_TOKEN_CLS.has(this.modelType) ? this.lastTokenOutput(baseInputs, out.lastHiddenState) : undefined;
+    const res = head.forward(out, {
+      labels: targets.labels,
+      startPositions: targets.startPositions,
+      endPositions: targets.endPositions,
+      attentionMask: baseInputs.attentionMask,
+      clsOutput,
+      beforeOutputEmbedding: (x) => this.lmHeadSite.run(x),
+    });
+    const result: AdapterModelOutput = { ...res, head: name, lastHiddenState: out.lastHiddenState };
+    if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
+    if (out.hiddenStates) result.hiddenStates = out.hiddenStates;
+    return result;
+  }
+
+  /**
+   * Several heads, each on its rows of the base output (Python forward_head
+   * with a list or BatchSplit of heads): Parallel channel i is rows
+   * [i·B, (i+1)·B) and every head gets the original inputs' targets and
+   * mask; BatchSplit head i gets its slice of rows, targets and mask.
+   */
+  private runHeads(heads: string[] | BatchSplit, channels: number, out: BaseModelOutput, baseInputs: ModelInputs, targets: HeadInputs): AdapterModelOutput {
+    const rows = out.lastHiddenState.shape[0]!;
+    const names = Array.isArray(heads) ? heads : (heads.children as string[]);
+    let ranges: [number, number][];
+    if (Array.isArray(heads)) {
+      if (heads.length !== channels) throw new Error(`AdapterModel.forward: ${heads.length} active heads (${heads.join(', ')}) for ${channels} parallel channels; the numbers must match`);
+      const b = rows / channels;
+      ranges = heads.map((_, i) => [i * b, b]);
+    } else {
+      const total = heads.batchSizes.reduce((a, x) => a + x, 0);
+      if (total !== rows) throw new Error(`AdapterModel.forward: the head BatchSplit sizes [${heads.batchSizes.join(', ')}] sum to ${total}, the batch has ${rows} rows`);
+      let at = 0;
+      ranges = heads.batchSizes.map((n) => [(at += n) - n, n]);
+    }
+    const rowsOf = (t: Tensor | undefined, [start, len]: [number, number]): Tensor | undefined => (t ? narrow(t, 0, start, len) : t);
+    // BatchSplit slices the per-row inputs too; Parallel channels each see the original (unreplicated) inputs.
+    const split = !Array.isArray(heads);
+    const outputs = names.map((name, i) => {
+      const r = ranges[i]!;
+      const part: BaseModelOutput = { lastHiddenState: rowsOf(out.lastHiddenState, r)! };
+      if (out.pooledOutput) part.pooledOutput = rowsOf(out.pooledOutput, r);
+      if (out.hiddenStates) part.hiddenStates = out.hiddenStates.map((h) => rowsOf(h, r)!);
+      const ins: ModelInputs = split ? { ...baseInputs, inputIds: rowsOf(baseInputs.inputIds, r)!, attentionMask: rowsOf(baseInputs.attentionMask, r) } : baseInputs;
+      const tg: HeadInputs = split
+        ? { labels: rowsOf(targets.labels, r), startPositions: rowsOf(targets.startPositions, r), endPositions: rowsOf(targets.endPositions, r) }
+        : targets;
+      return this.runHead(name, part, ins, tg);
+    });
+    const losses = outputs.map((o) => o.loss);
+    const first = outputs[0]!;
+    const sameShape = outputs.every((o) => o.logits.rank === first.logits.rank && o.logits.shape.every((d, k) => k === 0 || d === first.logits.shape[k]));
+    const result: AdapterModelOutput = {
+      logits: sameShape ? concat(outputs.map((o) => o.logits), 0) : first.logits,
+      head: names.join(','),
+      lastHiddenState: out.lastHiddenState,
+      headOutputs: outputs,
+    };
+    if (losses.every((l): l is Tensor => l !== undefined)) result.loss = losses.slice(1).reduce((a, l) => add(a, l), losses[0]!);
+    if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
+    if (out.hiddenStates) result.hiddenStates = out.hiddenStates;
+    return result;
   }
 
   /**

@@ -6,6 +6,20 @@ import type { GradNode } from '../autograd/node.js';
 import { allocArray, toFloat32, type DType, type TypedArray } from './dtype.js';
 import { contiguousStrides, isContiguous, shapeSize, shapesEqual, type Shape } from './shape.js';
 
+/** Options of `Tensor.backward` (same as the `backward` function's). */
+export interface TensorBackwardOptions {
+  /** Keep the graph for another backward through it. */
+  retainGraph?: boolean;
+}
+
+type BackwardImpl = (root: Tensor, grad?: Tensor, opts?: TensorBackwardOptions) => void;
+let backwardImpl: BackwardImpl | null = null;
+
+/** Wires `Tensor.backward` to the autograd engine (autograd/tensor-backward.ts does this on import). */
+export function installBackwardMethod(fn: BackwardImpl): void {
+  backwardImpl = fn;
+}
+
 let nextId = 1;
 let liveTensorCount = 0;
 
@@ -142,6 +156,12 @@ export class Tensor {
   async item(): Promise<number> {
     if (this.size !== 1) throw new ShapeError(`item(): tensor has ${this.size} elements, expected 1`);
     return (await this.data())[0]!;
+  }
+
+  /** Reverse-mode differentiation from this tensor; same as `backward(this, grad, opts)`. */
+  backward(grad?: Tensor, opts?: TensorBackwardOptions): void {
+    if (!backwardImpl) throw new Error('Tensor.backward: the autograd engine is not loaded (import @adapterkit/core)');
+    backwardImpl(this, grad, opts);
   }
 
   toString(): string {

@@ -1,6 +1,5 @@
 import { tidy } from '../../backend/scope.js';
 import { isFloat } from '../../tensor/dtype.js';
-import { ForwardContext } from '../../adapters/context.js';
 import type { AdapterHost } from '../../adapters/host.js';
 import { EmbeddingSite, type AnySite, type SiteOwner } from '../../adapters/sites.js';
 import { Module, type LoadStateDictOptions, type LoadStateDictResult, type StateDictInput } from '../../nn/module.js';
@@ -101,8 +100,8 @@ export class BertModel extends Module implements BaseModel, SiteOwner {
     this.checkAttentionMask(inputs);
     const host = this.adapterHost;
     if (!host) return this.run(inputs);
-    const [batch, seq] = inputs.inputIds.shape as [number, number];
-    return host.withContext(new ForwardContext(inputs.attentionMask ?? null, batch, seq), () => this.run(inputs));
+    // The host opens the pass's ForwardContext (and replicates the inputs for Parallel setups).
+    return host.runPass(inputs, (ins) => this.run(ins));
   }
 
   private run(inputs: ModelInputs): BaseModelOutput {

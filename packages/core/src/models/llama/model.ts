@@ -3,7 +3,6 @@ import { DTypeError, ShapeError, formatShape } from '../../errors.js';
 import { ModuleList } from '../../nn/containers.js';
 import { Embedding } from '../../nn/embedding.js';
 import { Module } from '../../nn/module.js';
-import { ForwardContext } from '../../adapters/context.js';
 import type { AdapterHost } from '../../adapters/host.js';
 import { EmbeddingSite, type AnySite, type SiteOwner } from '../../adapters/sites.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -81,7 +80,8 @@ export class LlamaModel extends Module implements BaseModel, SiteOwner {
     }
     const host = this.adapterHost;
     if (!host) return this.run(inputs, batch, seq, past);
-    return host.withContext(new ForwardContext(inputs.attentionMask ?? null, batch, seq), () => this.run(inputs, batch, seq, past));
+    // The host opens the pass's ForwardContext (and replicates the inputs for Parallel setups: the batch may grow).
+    return host.runPass(inputs, (ins) => this.run(ins, ins.inputIds.shape[0]!, seq, past));
   }
 
   private run(inputs: ModelInputs, batch: number, seq: number, past: number): BaseModelOutput {
