@@ -95,6 +95,7 @@ function resetLayer(layer: LoRALayer): void {
   const merged = layer.merged;
   if (!merged) return;
   const { weight, bias } = layer.linear;
+  if (!weight) throw new Error(`resetAdapter (${layer.describe()}): the projection is quantized; use resetQuantizedAdapter(model) from @adapterkit/quant`);
   noGrad(() => {
     if (merged.weight) {
       weight.assign(merged.weight);
@@ -129,6 +130,8 @@ export function mergeAdapter(target: HostLike, name: string, opts: MergeOptions 
     if (l.merged && l.merged.name !== name) {
       throw new Error(`mergeAdapter: adapter '${l.merged.name}' is already merged at ${l.describe()}; call resetAdapter() before merging '${name}'`);
     }
+    // Quantized projections (@adapterkit/quant QuantLinear) have no dense weight: merging requantizes, asynchronously.
+    if (!l.linear.weight) throw new Error(`mergeAdapter: the projection at ${l.describe()} is quantized; use mergeQuantizedAdapter(model, '${name}') from @adapterkit/quant (dequantize, merge, requantize)`);
     if (!isFloat(l.linear.weight.dtype)) throw new Error(`mergeAdapter: the weight at ${l.describe()} is ${l.linear.weight.dtype}; only float weights can be merged`);
   }
   const semantics = loraSemanticsOf(host);

@@ -1,4 +1,4 @@
-import type { AdapterConfig, AdapterHost, AdapterMethod, BlockType, LinearSite, Tensor } from '@adapterkit/core';
+import { isFloat, type AdapterConfig, type AdapterHost, type AdapterMethod, type Backend, type BlockType, type LinearSite, type Tensor } from '@adapterkit/core';
 import { LORA_ARCHITECTURE, TORCH_DTYPES } from './config.js';
 import { loraSupportedBlocks, makeLoRAHook } from './compose.js';
 import { HOOK_KEY, LORAS, LoRALayer, layerOf } from './layer.js';
@@ -32,18 +32,29 @@ function checkSupported(config: AdapterConfig, name: string): void {
   }
 }
 
-function weightOf(site: LinearSite): Tensor {
-  const w = (site.owner as unknown as { weight?: Tensor }).weight;
-  if (!w || w.rank !== 2) throw new Error(`LoRA: the projection at layer ${site.layer} ${site.location} has no [out, in] weight`);
-  return w;
+/**
+ * The projection's sizes, backend and dense weight. A projection whose
+ * weight is stored quantized (@adapterkit/quant's QuantLinear: no dense
+ * `weight`, but `inFeatures` / `outFeatures` / `dequantizeWeight()`) gives
+ * its sizes and no dense weight (LoRA / IA³ attach; DoRA needs the dense weight).
+ */
+function projectionOf(site: LinearSite): { out: number; inF: number; backend: Backend; weight: Tensor | null } {
+  const owner = site.owner as unknown as { weight?: Tensor; inFeatures?: unknown; outFeatures?: unknown; dequantizeWeight?: unknown };
+  const w = owner.weight;
+  if (w && w.rank === 2 && isFloat(w.dtype)) return { out: w.shape[0]!, inF: w.shape[1]!, backend: w.backend, weight: w };
+  const any = site.owner.parameters()[0] ?? site.owner.namedBuffers()[0]?.[1];
+  if (typeof owner.inFeatures === 'number' && typeof owner.outFeatures === 'number' && typeof owner.dequantizeWeight === 'function' && any) {
+    return { out: owner.outFeatures, inF: owner.inFeatures, backend: any.backend, weight: null };
+  }
+  throw new Error(`LoRA: the projection at layer ${site.layer} ${site.location} has no [out, in] weight`);
 }
 
 function createModule(site: LinearSite, config: AdapterConfig): LoRALike {
-  const weight = weightOf(site);
-  const [out, inF] = weight.shape as [number, number];
+  const { out, inF, backend, weight } = projectionOf(site);
+  if (!weight && config.get<boolean>('use_dora')) throw new Error(`LoRA: DoRA needs the dense base weight; the projection at layer ${site.layer} ${site.location} is quantized`);
   const dtypeName = config.get<string | null>('dtype');
-  const target: InitTarget = { backend: weight.backend, dtype: dtypeName ? TORCH_DTYPES[dtypeName]! : 'f32', seed: config.get<number | null>('init_weights_seed') };
-  const m = config.get('composition_mode') === 'scale' ? new IA3(inF, out, config, target) : new LoRA(inF, out, config, target, weight);
+  const target: InitTarget = { backend, dtype: dtypeName ? TORCH_DTYPES[dtypeName]! : 'f32', seed: config.get<number | null>('init_weights_seed') };
+  const m = config.get('composition_mode') === 'scale' ? new IA3(inF, out, config, target) : new LoRA(inF, out, config, target, weight ?? undefined);
   // New modules follow the model's mode (Python: lora.train(self.training)).
   m.train(site.owner.training);
   return m;
