@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', bench: 'bench/gemm.ts' },
+  entry: { index: 'src/index.ts', wasm: 'src/wasm/index.ts', bench: 'bench/gemm.ts' },
   format: ['esm'],
   dts: true,
   sourcemap: true,

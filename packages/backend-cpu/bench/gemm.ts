@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runKernel, tensor, type PrimitiveAttrs, type Tensor } from '@adapterkit/core';
 import { loadCpuAddon, registerFastCpuBackend } from '../src/index.js';
+import { registerWasmCpuBackend } from '../src/wasm/index.js';
 import { resultsWriter, type BenchRow, type SaveResults } from './results-format.js';
 
 /** One GEMM shape: C[m×n] = A[m×k]·op(B). */
@@ -27,6 +28,8 @@ export interface GemmBenchOptions {
   /** Python with torch for the PyTorch column; default tools/reference/.venv/bin/python of this repo; null skips it. */
   python?: string | null;
   shapes?: GemmShape[];
+  /** Thread counts to measure 'cpu' and PyTorch with (default [1, all]); 1 thread is the steadier comparison on a shared machine. */
+  threadCounts?: number[];
 }
 
 const HERE = dirname(fileURLToPath(import.meta.url));
@@ -113,12 +116,12 @@ function torchTimes(python: string | null, shapes: GemmShape[], reps: number, th
 
 /**
  * f32 GEMM throughput of the 'cpu' backend vs 'cpu-ref', vs the machine's
- * peak (a register-resident FMA loop in the addon, all threads), and vs
- * PyTorch's CPU GEMM in a Python subprocess with the same thread count.
- * Returns the rows it saved.
+ * peak (a register-resident FMA loop in the addon, all threads), vs PyTorch's
+ * CPU GEMM in a Python subprocess with the same thread count, and of the
+ * WebAssembly path. Returns the rows it saved.
  */
 export async function benchGemm(opts: GemmBenchOptions = {}): Promise<BenchRow[]> {
-  const save = opts.save ?? resultsWriter(join(HERE, 'results'));
+  const save = opts.save ?? resultsWriter(join(HERE, '..', 'bench', 'results'));
   const reps = opts.reps ?? 5, rounds = opts.rounds ?? 3, refReps = opts.refReps ?? 2;
   const shapes = opts.shapes ?? GEMM_SHAPES;
   const reg = registerFastCpuBackend();
@@ -128,60 +131,72 @@ export async function benchGemm(opts: GemmBenchOptions = {}): Promise<BenchRow[]
     return rows;
   }
   const addon = loadCpuAddon().addon!;
-  const { isa, threads } = addon.info();
-
-  const peaks: number[] = [];
-  for (let i = 0; i < 5; i++) peaks.push(addon.peakFlops(0.2) / 1e9);
-  const peak = Math.max(...peaks);
-
-  const cpuRounds: number[][] = shapes.map(() => []);
-  const torchRounds: number[][] = shapes.map(() => []);
-  let torchInfo: { version: string; threads: number } | undefined;
-  let torchSkip: string | undefined;
-  for (let r = 0; r < rounds; r++) {
-    shapes.forEach((s, i) => cpuRounds[i]!.push(timeBackend('cpu', s, reps, 2)));
-    if (torchSkip) continue;
-    const t = torchTimes(opts.python === undefined ? DEFAULT_PYTHON : opts.python, shapes, reps, threads);
-    if (typeof t === 'string') {
-      torchSkip = t;
-      console.warn(`PyTorch column ${t}`);
-      continue;
-    }
-    torchInfo = { version: t.version, threads: t.threads };
-    t.ms.forEach((ms, i) => torchRounds[i]!.push(ms));
-  }
+  const { isa, threads: allThreads } = addon.info();
+  const threadCounts = [...new Set(opts.threadCounts ?? [1, allThreads])];
+  const python = opts.python === undefined ? DEFAULT_PYTHON : opts.python;
+  const wasm = await registerWasmCpuBackend({ name: 'cpu-wasm' });
   const refMs = shapes.map((s) => timeBackend('cpu-ref', s, refReps, 0));
+  const wasmMs = wasm.available ? shapes.map((s) => timeBackend('cpu-wasm', s, 3, 1)) : [];
 
-  const rows: BenchRow[] = shapes.map((s, i) => {
-    const flops = 2 * s.m * s.n * s.k;
-    const cpuMs = median(cpuRounds[i]!);
-    const cpu = flops / cpuMs / 1e6;
-    const ref = flops / refMs[i]! / 1e6;
-    const row: BenchRow = {
-      name: `matmul f32 ${shapeName(s)}`,
-      'cpu ms': cpuMs,
-      'cpu GFLOP/s': cpu,
-      'cpu % of peak': (100 * cpu) / peak,
-      'cpu-ref GFLOP/s': ref,
-      'cpu / cpu-ref': cpu / ref,
-    };
-    if (torchRounds[i]!.length) {
-      const torch = flops / median(torchRounds[i]!) / 1e6;
-      row['PyTorch GFLOP/s'] = torch;
-      row['cpu / PyTorch'] = cpu / torch;
-    } else {
-      row['PyTorch GFLOP/s'] = 'skipped';
+  const rows: BenchRow[] = [];
+  const peakNotes: string[] = [];
+  let torchInfo: { version: string } | undefined;
+  let torchSkip: string | undefined;
+  for (const threads of threadCounts) {
+    addon.setThreads(threads);
+    const peaks: number[] = [];
+    for (let i = 0; i < 5; i++) peaks.push(addon.peakFlops(0.2) / 1e9);
+    const peak = Math.max(...peaks);
+    peakNotes.push(`${threads} thread(s): ${peak.toFixed(1)} GFLOP/s (runs: ${peaks.map((p) => p.toFixed(0)).join(', ')})`);
+    const cpuRounds: number[][] = shapes.map(() => []);
+    const torchRounds: number[][] = shapes.map(() => []);
+    for (let r = 0; r < rounds; r++) {
+      shapes.forEach((s, i) => cpuRounds[i]!.push(timeBackend('cpu', s, reps, 2)));
+      if (torchSkip) continue;
+      const t = torchTimes(python, shapes, reps, threads);
+      if (typeof t === 'string') {
+        torchSkip = t;
+        console.warn(`PyTorch column ${t}`);
+        continue;
+      }
+      torchInfo = { version: t.version };
+      t.ms.forEach((ms, i) => torchRounds[i]!.push(ms));
     }
-    return row;
-  });
+    shapes.forEach((s, i) => {
+      const flops = 2 * s.m * s.n * s.k;
+      const cpuMs = median(cpuRounds[i]!);
+      const cpu = flops / cpuMs / 1e6;
+      const ref = flops / refMs[i]! / 1e6;
+      const row: BenchRow = {
+        name: `matmul f32 ${shapeName(s)}`,
+        threads,
+        'cpu ms': cpuMs,
+        'cpu GFLOP/s': cpu,
+        'cpu % of peak': (100 * cpu) / peak,
+        'cpu-ref GFLOP/s': ref,
+        'cpu / cpu-ref': cpu / ref,
+        'wasm GFLOP/s': wasmMs.length && threads === 1 ? flops / wasmMs[i]! / 1e6 : '',
+      };
+      if (torchRounds[i]!.length) {
+        const torch = flops / median(torchRounds[i]!) / 1e6;
+        row['PyTorch GFLOP/s'] = torch;
+        row['cpu / PyTorch'] = cpu / torch;
+      } else {
+        row['PyTorch GFLOP/s'] = 'skipped';
+      }
+      rows.push(row);
+    });
+  }
+  addon.setThreads(allThreads);
   const notes = [
-    `'cpu': native addon, ISA ${isa}, ${threads} threads. Shapes are m×k×n; A·Bᵀ is the Linear layout (weight [n, k]).`,
-    `Peak: ${peak.toFixed(1)} GFLOP/s, the best of 5 runs of a register-resident ${isa} FMA loop on all ${threads} threads (runs: ${peaks.map((p) => p.toFixed(0)).join(', ')}).`,
-    `'cpu' and PyTorch: median of ${reps} runs per round, median of ${rounds} interleaved rounds; 'cpu-ref': median of ${refReps} runs.`,
-    torchInfo
-      ? `PyTorch ${torchInfo.version}, torch.mm with ${torchInfo.threads} threads, in a subprocess (${opts.python ?? DEFAULT_PYTHON}).`
-      : `PyTorch column ${torchSkip ?? 'skipped'}.`,
-    'Shared machine: other processes compete for the cores, so single numbers are noisy; compare columns measured in the same round.',
+    `'cpu': native addon, ISA ${isa}. Shapes are m×k×n; A·Bᵀ is the Linear layout (weight [n, k]). PyTorch runs with the same thread count as the row.`,
+    `Peak: the best of 5 runs of a register-resident ${isa} FMA loop on the row's threads — ${peakNotes.join('; ')}.`,
+    `'cpu' and PyTorch: median of ${reps} runs per round, median of ${rounds} interleaved rounds; 'cpu-ref' (one thread, TS): median of ${refReps} runs.`,
+    wasm.available
+      ? "wasm: the browser path (@adapterkit/backend-cpu/wasm), WebAssembly SIMD GEMM on one thread in Node's V8, operand copies in and out included (median of 3)."
+      : `wasm column empty: ${wasm.reason}`,
+    torchInfo ? `PyTorch ${torchInfo.version}, torch.mm, in a subprocess (${python}).` : `PyTorch column ${torchSkip ?? 'skipped'}.`,
+    'Shared machine: other processes compete for the cores, so numbers are noisy (the peak too); compare columns of one row, measured in the same rounds.',
   ];
   save('gemm-cpu', "Fast CPU backend ('cpu'): f32 GEMM", rows, notes);
   return rows;

@@ -398,6 +398,46 @@ Napi::Value CrossEntropyBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// ------------------------------------------------------------------ gather / scatterAdd
+
+/** Indices must lie in [0, v) (same message as the reference). */
+void check_indices(const Ctx& c, const char* kernel, const int32_t* idx, i64 n, i64 v) {
+  for (i64 i = 0; i < n; i++) {
+    const int32_t t = idx[i];
+    if (t < 0 || t >= v) {
+      throw Napi::RangeError::New(c.env(), std::string(kernel) + ": index " + std::to_string(t) + " at position " + std::to_string(i) +
+                                               " is out of range for a table of " + std::to_string(v) + " rows");
+    }
+  }
+}
+
+/** gather(table, tOff, indices, iOff, y, yOff, v, d, n); table and y of one typed-array type. */
+Napi::Value Gather(const Napi::CallbackInfo& info) {
+  Ctx c{info, "gather"};
+  const i64 v = c.count(6, "v"), d = c.count(7, "d"), n = c.count(8, "n");
+  Ctx::Arr t = c.array(0, "table"), y = c.array(4, "y");
+  if (t.type != y.type) c.fail("table and y must be typed arrays of one type");
+  const i64 toff = c.count(1, "tableOffset"), yoff = c.count(5, "yOffset");
+  c.in_bounds(t, toff, n > 0 ? v * d : 0, "table");
+  c.in_bounds(y, yoff, n * d, "y");
+  const int32_t* idx = c.i32(2, "indices", c.count(3, "indicesOffset"), n);
+  check_indices(c, "gather", idx, n, v);
+  kit::gather_kernel(static_cast<char*>(t.data) + toff * t.elem, idx, static_cast<char*>(y.data) + yoff * y.elem, t.elem, d, n);
+  return info.Env().Undefined();
+}
+
+/** scatterAdd(src, sOff, indices, iOff, y, yOff, v, d, n) on Float32Arrays. */
+Napi::Value ScatterAdd(const Napi::CallbackInfo& info) {
+  Ctx c{info, "scatterAdd"};
+  const i64 v = c.count(6, "v"), d = c.count(7, "d"), n = c.count(8, "n");
+  const float* src = c.f32(0, "src", c.count(1, "srcOffset"), n * d);
+  const int32_t* idx = c.i32(2, "indices", c.count(3, "indicesOffset"), n);
+  float* y = c.f32(4, "y", c.count(5, "yOffset"), v * d);
+  check_indices(c, "scatterAdd", idx, n, v);
+  kit::scatter_add_kernel(src, idx, y, v, d, n);
+  return info.Env().Undefined();
+}
+
 // ------------------------------------------------------------------ random
 
 /** random(y, yOff, size, dist (0 uniform, 1 normal, 2 bernoulli), seed, counter, p0, p1) */
@@ -435,6 +475,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("crossEntropy", Napi::Function::New(env, CrossEntropy, "crossEntropy"));
   exports.Set("crossEntropyBackward", Napi::Function::New(env, CrossEntropyBackward, "crossEntropyBackward"));
   exports.Set("random", Napi::Function::New(env, Random, "random"));
+  exports.Set("gather", Napi::Function::New(env, Gather, "gather"));
+  exports.Set("scatterAdd", Napi::Function::New(env, ScatterAdd, "scatterAdd"));
   exports.Set("version", Napi::String::New(env, "1"));
   return exports;
 }

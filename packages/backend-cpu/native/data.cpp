@@ -89,6 +89,47 @@ void where_kernel(const uint8_t* c, const void* a, const void* b, void* y, int e
   }
 }
 
+void gather_kernel(const void* table, const int32_t* idx, void* y, int elem_size, i64 d, i64 n) {
+  const size_t row = static_cast<size_t>(d) * static_cast<size_t>(elem_size);
+  const char* t = static_cast<const char*>(table);
+  char* out = static_cast<char*>(y);
+  const i64 tasks = imin(num_threads(), n * d / kGrain);
+  auto task = [&](i64 q, int) {
+    const i64 per = (n + tasks - 1) / tasks;
+    const i64 i0 = q * per, i1 = imin(n, i0 + per);
+    for (i64 i = i0; i < i1; i++) memcpy(out + static_cast<size_t>(i) * row, t + static_cast<size_t>(idx[i]) * row, row);
+  };
+  if (tasks > 1) run_parallel(tasks, task);
+  else {
+    for (i64 i = 0; i < n; i++) memcpy(out + static_cast<size_t>(i) * row, t + static_cast<size_t>(idx[i]) * row, row);
+  }
+}
+
+void scatter_add_kernel(const float* src, const int32_t* idx, float* y, i64 v, i64 d, i64 n) {
+  // Zeroing is one memory-bound pass (a second thread does not speed it up).
+  // Then threads own column ranges, and each column adds its rows in index
+  // order: the same order (and f32 rounding) as the reference's loop.
+  memset(y, 0, static_cast<size_t>(v * d) * sizeof(float));
+  const i64 tasks = imin(imin(num_threads(), d / 16), n * d / (kGrain * 4));
+  auto cols = [&](i64 j0, i64 j1) {
+    for (i64 i = 0; i < n; i++) {
+      float* yr = y + static_cast<i64>(idx[i]) * d;
+      const float* sr = src + i * d;
+      for (i64 j = j0; j < j1; j++) yr[j] += sr[j];
+    }
+  };
+  if (tasks <= 1) {
+    cols(0, d);
+    return;
+  }
+  const i64 per = round_up((d + tasks - 1) / tasks, 16);
+  auto task = [&](i64 q, int) {
+    const i64 j0 = imin(d, q * per), j1 = imin(d, j0 + per);
+    if (j0 < j1) cols(j0, j1);
+  };
+  run_parallel(tasks, task);
+}
+
 void random_kernel(float* y, i64 size, int dist, uint32_t seed, double counter, double p0, double p1) {
   // (counter + i) mod 2^32, as the TS reference: counter is a JS number (integer, maybe past 2^32).
   const uint32_t base = static_cast<uint32_t>(static_cast<uint64_t>(fmod(counter, 4294967296.0) + 4294967296.0));

@@ -2,7 +2,7 @@
 // one vector form; contiguous runs use it directly (a padded vector for the
 // tail), strided runs gather into a small buffer, apply it, and scatter, so
 // results never depend on the layout. Ops without a vector form here (sin,
-// cos, log, erf, gelu, pow) call libm per element.
+// cos, log, pow) call libm per element.
 
 /** Elements per thread below which an elementwise op runs on one thread. */
 constexpr i64 kGrainCheap = 1 << 16;
@@ -35,8 +35,8 @@ KIT_UNARY_VC(U_TANH, tanh_v(x));
 KIT_UNARY_VC(U_SIGMOID, sigmoid_v(x));
 // x < 0 ? 0 : x keeps NaN and -0 like the reference.
 KIT_UNARY_V(U_RELU, VF::select(VF::lt(x, VF::zero()), x, VF::zero()));
-KIT_UNARY_S(U_ERF, erff(x));
-KIT_UNARY_S(U_GELU, gelu_s(x));
+KIT_UNARY_VC(U_ERF, erf_v(x));
+KIT_UNARY_VC(U_GELU, gelu_v(x));
 KIT_UNARY_VC(U_GELU_TANH, gelu_tanh_v(x));
 KIT_UNARY_VC(U_SILU, silu_v(x));
 

@@ -185,13 +185,24 @@ void parallel_for(i64 ntasks, TaskFn fn, void* ctx, int max_threads) {
   }
 }
 
+namespace {
+/** Scratch of pool index 0, per OS thread: Node worker threads may each call kernels (one of them on the pool, the others serially). */
+struct CallerScratch {
+  Slot slots[kSlots];
+  ~CallerScratch() {
+    for (Slot& s : slots) std::free(s.p);
+  }
+};
+thread_local CallerScratch tls_scratch;
+}  // namespace
+
 void* scratch(int thread, int slot, size_t bytes) {
   Pool& p = pool();
   if (thread < 0 || thread > 256 || slot < 0 || slot >= kSlots) {
     std::fprintf(stderr, "@adapterkit/backend-cpu: bad scratch request (thread %d, slot %d)\n", thread, slot);
     std::abort();
   }
-  Slot& s = p.slots[static_cast<size_t>(thread) * kSlots + slot];
+  Slot& s = thread == 0 ? tls_scratch.slots[slot] : p.slots[static_cast<size_t>(thread) * kSlots + slot];
   if (s.n < bytes) {
     std::free(s.p);
     size_t n = (bytes + 4095) & ~static_cast<size_t>(4095);

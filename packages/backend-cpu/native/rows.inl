@@ -148,12 +148,12 @@ static void scale_row(const float* x, float s, float* y, i64 n) {
   if (i < n) store_part(y + i, VF::mul(load_part(x + i, n - i, 0.0f), sv), n - i);
 }
 
-/** y[i] = x[i] - s. */
-static void shift_row(const float* x, float s, float* y, i64 n) {
-  const T sv = VF::set1(s);
+/** y[i] = (x[i] - a) - b. */
+static void shift2_row(const float* x, float a, float b, float* y, i64 n) {
+  const T av = VF::set1(a), bv = VF::set1(b);
   i64 i = 0;
-  for (; i + W <= n; i += W) VF::store(y + i, VF::sub(VF::load(x + i), sv));
-  if (i < n) store_part(y + i, VF::sub(load_part(x + i, n - i, 0.0f), sv), n - i);
+  for (; i + W <= n; i += W) VF::store(y + i, VF::sub(VF::sub(VF::load(x + i), av), bv));
+  if (i < n) store_part(y + i, VF::sub(VF::sub(load_part(x + i, n - i, 0.0f), av), bv), n - i);
 }
 
 // ------------------------------------------------------------------ reductions
@@ -298,8 +298,9 @@ static void softmax_kernel(bool log, const float* x, float* y, i64 rows, i64 col
       float* yr = y + r * cols;
       const float m = max_row(xr, cols);
       if (log) {
-        const double s = sum_exp_row(xr, cols, m, nullptr);
-        shift_row(xr, static_cast<float>(static_cast<double>(m) + ::log(s)), yr, cols);
+        // (x - max) - log(sum), not x - (max + log(sum)): with a huge |max| (masked rows) the latter loses log(sum).
+        const float ls = static_cast<float>(::log(sum_exp_row(xr, cols, m, nullptr)));
+        shift2_row(xr, m, ls, yr, cols);
       } else {
         const double s = sum_exp_row(xr, cols, m, yr);
         scale_row(yr, static_cast<float>(1.0 / s), yr, cols);
@@ -488,17 +489,19 @@ static void rms_norm_bwd_kernel(const float* dy, const float* x, const float* rs
 
 // ------------------------------------------------------------------ cross-entropy
 
-static double log_sum_exp_row(const float* x, i64 c) {
-  const float m = max_row(x, c);
-  return static_cast<double>(m) + ::log(sum_exp_row(x, c, m, nullptr));
-}
 
 static void cross_entropy_kernel(const float* x, const int32_t* t, float* loss, i64 n, i64 c, int32_t ignore) {
   par_rows(n, c, [&](i64 r0, i64 r1, int) {
     for (i64 i = r0; i < r1; i++) {
       const int32_t k = t[i];
       const float* xr = x + i * c;
-      loss[i] = k == ignore ? 0.0f : static_cast<float>(log_sum_exp_row(xr, c) - static_cast<double>(xr[k]));
+      if (k == ignore) {
+        loss[i] = 0.0f;
+        continue;
+      }
+      // logsumexp - x[k] = (max - x[k]) + log Σ exp(x - max), which keeps log Σ when |max| is huge.
+      const float m = max_row(xr, c);
+      loss[i] = static_cast<float>((static_cast<double>(m) - static_cast<double>(xr[k])) + ::log(sum_exp_row(xr, c, m, nullptr)));
     }
   });
 }
@@ -518,8 +521,7 @@ static void cross_entropy_bwd_kernel(const float* x, const int32_t* t, const flo
       const double s = sum_exp_row(xr, c, m, dr);
       const double g = static_cast<double>(dloss[i]);
       scale_row(dr, static_cast<float>(g / s), dr, c);
-      const double lse = static_cast<double>(m) + ::log(s);
-      dr[k] = static_cast<float>((::exp(static_cast<double>(xr[k]) - lse) - 1.0) * g);
+      dr[k] = static_cast<float>((::exp((static_cast<double>(xr[k]) - static_cast<double>(m)) - ::log(s)) - 1.0) * g);
     }
   });
 }

@@ -51,6 +51,8 @@ export interface CpuAddon {
     n: number, c: number, ignoreIndex: number,
   ): void;
   random(y: Float32Array, yOffset: number, size: number, distribution: number, seed: number, counter: number, p0: number, p1: number): void;
+  gather(table: NativeArray, tableOffset: number, indices: Int32Array, indicesOffset: number, y: NativeArray, yOffset: number, v: number, d: number, n: number): void;
+  scatterAdd(src: Float32Array, srcOffset: number, indices: Int32Array, indicesOffset: number, y: Float32Array, yOffset: number, v: number, d: number, n: number): void;
   version: string;
 }
 
@@ -97,7 +99,7 @@ export function loadCpuAddon(opts: LoadOptions = {}): AddonStatus {
 
 function load(path: string): AddonStatus {
   if (typeof process === 'undefined' || !process.versions?.node) {
-    return { available: false, path, reason: 'not running in Node.js (the native addon needs Node; no WebAssembly build yet)' };
+    return { available: false, path, reason: "not running in Node.js (the native addon needs Node); in browsers use registerWasmCpuBackend from '@adapterkit/backend-cpu/wasm'" };
   }
   if (process.env.ADAPTERKIT_CPU_DISABLE === '1') {
     return { available: false, path, reason: 'disabled by ADAPTERKIT_CPU_DISABLE=1' };

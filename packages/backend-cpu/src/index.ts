@@ -14,6 +14,6 @@
  */
 export { registerFastCpuBackend, type FastCpuRegistration } from './register.js';
 export { loadCpuAddon, type AddonStatus, type CpuAddon, type LoadOptions, type NativeArray } from './addon.js';
-export { FastCpuBackend, FAST_CPU_BACKEND_NAME } from './backend.js';
+export { FastCpuBackend, FAST_CPU_BACKEND_NAME, type FastCpuBackendOptions } from './backend.js';
 export { KERNEL_IMPLEMENTATIONS, fastCpuKernels, registerFastCpuKernels, type KernelImplementation, type KernelPath } from './kernels/index.js';
 export { layoutOf, MAX_DIMS } from './layout.js';

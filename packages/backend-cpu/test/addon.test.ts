@@ -70,6 +70,12 @@ describe('loading the addon', () => {
     }
   });
 
+  it('kernels called from several Node worker threads at once do not interfere', () => {
+    const res = spawnSync(process.execPath, [join(root, 'test', 'fixtures', 'gemm-threads.mjs')], { encoding: 'utf8' });
+    expect(res.status, res.stderr).toBe(0);
+    expect(JSON.parse(res.stdout.trim())).toEqual([0, 0, 0]);
+  });
+
   it('selecting an ISA level the CPU lacks is an error naming the available ones', () => {
     const addon = loadCpuAddon().addon!;
     expect(() => addon.setIsa('sse9')).toThrow(/not available.*available: .*scalar/);
@@ -121,5 +127,31 @@ describe('layoutOf', () => {
     expect(layoutOf([view(shape, strides), view(shape, strides)])).toBeNull();
     expect(layoutOf([view([2, 3], [3, 1]), view([3, 2], [2, 1])])).toBeNull();
     expect(Array.from(layoutOf([view([0, 3], [3, 1]), view([0, 3], [3, 1])])!)).toEqual([1, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('memory pool', () => {
+  it('reuses freed arrays of one dtype and size, counts them as pooled, and poisons them in tests', async () => {
+    const { FastCpuBackend } = await import('../src/index.js');
+    const b = new FastCpuBackend({ poolBytes: 1 << 20, poison: true });
+    const s1 = b.alloc('f32', 8192);
+    (s1.handle as Float32Array).fill(3);
+    const arr = s1.handle;
+    b.free(s1);
+    expect(b.memory()).toEqual({ liveBytes: 0, liveBuffers: 0, pooledBytes: 32768 });
+    const s2 = b.alloc('f32', 8192);
+    expect(s2.handle).toBe(arr);
+    expect(Number.isNaN((s2.handle as Float32Array)[0])).toBe(true);
+    expect(b.memory()).toEqual({ liveBytes: 32768, liveBuffers: 1, pooledBytes: 0 });
+    // other sizes, dtypes and small arrays are not taken from the pool
+    b.free(s2);
+    expect(b.alloc('f32', 8191).handle).not.toBe(arr);
+    expect(b.alloc('i32', 8192).handle).not.toBe(arr);
+    // over the limit, the least recently freed arrays go first
+    const big = [b.alloc('f32', 100_000), b.alloc('f32', 100_000), b.alloc('f32', 100_000)];
+    for (const s of big) b.free(s);
+    expect(b.memory().pooledBytes).toBeLessThanOrEqual(1 << 20);
+    b.releasePooled();
+    expect(b.memory().pooledBytes).toBe(0);
   });
 });

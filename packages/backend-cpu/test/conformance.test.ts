@@ -5,9 +5,8 @@
  * every dtype, and composed ops with autograd — all compared with 'cpu-ref'.
  */
 import { describeConformance } from '@adapterkit/core/conformance';
-import { registerFastCpuBackend } from '../src/index.js';
+import { requireFastCpu } from './helpers.js';
 
-const reg = registerFastCpuBackend();
-if (!reg.available) throw new Error(`native addon unavailable: ${reg.reason}`);
+requireFastCpu();
 
 describeConformance({ backend: 'cpu', dtypes: ['f32', 'f64'] });

@@ -148,6 +148,28 @@ describe('row kernels on the thread pool', () => {
   });
 });
 
+describe('gather and scatterAdd', () => {
+  it('gather of 4096 rows of 384 (f32 and i32) and scatterAdd back into 3000 rows', () => {
+    const [v, d, n] = [3000, 384, 4096];
+    const ids = new Int32Array(n).map((_, i) => (i * 7919) % v);
+    ids[5] = ids[6] = ids[7] = 0; // repeats
+    ids[n - 1] = v - 1;
+    expectClose('gather', [{ values: f32(v * d, 24), dtype: 'f32' }, { values: ids, dtype: 'i32' }], [{ shape: [n, d], dtype: 'f32' }], { v, d, n });
+    expectClose('gather', [{ values: new Int32Array(v * d).map((_, i) => i * 3 - 7), dtype: 'i32' }, { values: ids, dtype: 'i32' }], [{ shape: [n, d], dtype: 'i32' }], { v, d, n });
+    // same order of f32 adds as the reference: exact
+    const [got, want] = runBoth('scatterAdd', [{ values: f32(n * d, 25), dtype: 'f32' }, { values: ids, dtype: 'i32' }], [{ shape: [v, d], dtype: 'f32' }], { v, d, n });
+    expect(Array.from(got[0]!)).toEqual(Array.from(want[0]!));
+  });
+
+  it('an index out of range is an error with the reference message', () => {
+    const ids = new Int32Array([0, 3, 1]);
+    expect(() => runBoth('gather', [{ values: f32(6, 1), dtype: 'f32' }, { values: ids, dtype: 'i32' }], [{ shape: [3, 2], dtype: 'f32' }], { v: 3, d: 2, n: 3 }))
+      .toThrow('gather: index 3 at position 1 is out of range for a table of 3 rows');
+    expect(() => runBoth('scatterAdd', [{ values: f32(6, 1), dtype: 'f32' }, { values: ids, dtype: 'i32' }], [{ shape: [3, 2], dtype: 'f32' }], { v: 3, d: 2, n: 3 }))
+      .toThrow('scatterAdd: index 3 at position 1 is out of range for a table of 3 rows');
+  });
+});
+
 describe('random on the thread pool', () => {
   for (const attrs of [
     { distribution: 'uniform', seed: 42, counter: 4294967000, low: -2, high: 3 },

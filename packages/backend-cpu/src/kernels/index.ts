@@ -32,12 +32,12 @@ export const KERNEL_IMPLEMENTATIONS: Readonly<Record<string, KernelImplementatio
       'matmul', 'softmax', 'logSoftmax', 'layerNorm', 'layerNormBackward', 'rmsNorm', 'rmsNormBackward', 'crossEntropy', 'crossEntropyBackward', 'random',
     ].map((n) => [n, NATIVE_F32]),
   ),
+  scatterAdd: NATIVE_F32,
   copy: NATIVE_ALL,
   where: NATIVE_ALL,
+  gather: NATIVE_ALL,
   fill: TS,
   cast: TS,
-  gather: TS,
-  scatterAdd: TS,
 });
 
 /** Every kernel of the 'cpu' backend bound to a loaded addon. */
