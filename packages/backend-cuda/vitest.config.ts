@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 300_000,
+    hookTimeout: 300_000,
+    // One CUDA context per process: run test files one after another in a single fork.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
