@@ -70,7 +70,9 @@ SENTENCES = ["A great film.", "Adapters train fast!"]
 TINY_IDS = [[2, 17, 45, 9, 3, 0], [2, 8, 71, 33, 12, 3]]
 TINY_MASK = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]
 LLAMA_IDS = [[1, 17, 42, 99, 5, 63], [1, 76, 12, 45, 8, 9]]
-LLAMA_MASK = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]]
+# All ones: HF Llama takes position ids 0..L-1 even for padding, adapterkit counts real tokens, so padded
+# positions would differ for reasons unrelated to composition (the mask is still passed and replicated).
+LLAMA_MASK = [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 1, 1]]
 FUSION_RANK = 2
 
 MINILM_ADAPTERS = {

@@ -1,4 +1,4 @@
-import type { AdapterSetup, BlockType, CompositionBlock, ModuleDict, Tensor } from '@adapterkit/core';
+import type { AdapterSetup, BlockType, CompositionBlock, ModuleDict, ResidualSite, Tensor } from '@adapterkit/core';
 import type { BottleneckAdapter, LayerNormFn } from './adapter.js';
 
 /**
@@ -24,6 +24,8 @@ export interface BottleneckSiteView {
   readonly layer: number;
   /** 'mh_adapter' | 'output_adapter'. */
   readonly location: string;
+  /** The residual site itself (block evaluators reach the forward context and the site's holder through it). */
+  readonly site?: ResidualSite;
 }
 
 /** Evaluates one composition block on a site's state (Python `compose_<block>`). */

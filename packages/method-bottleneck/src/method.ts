@@ -95,7 +95,7 @@ function residualHook(site: ResidualSite): Parameters<ResidualSite['attach']>[1]
   return ({ hidden, residual, layerNorm, setup }) => {
     const adapters = siteAdapters(site);
     if (!adapters || !setup.flatten().some((n) => adapters.has(n))) return null;
-    const view: BottleneckSiteView = { adapters, layer: site.layer, location: site.location };
+    const view: BottleneckSiteView = { adapters, layer: site.layer, location: site.location, site };
     const start: BottleneckState = { hidden, inputTensor: residual, adapterResidual: residual, layerNorm, bottleneckUp: null, last: null };
     const end = composeBlock(view, setup, start, 0);
     if (!end.last) return null;

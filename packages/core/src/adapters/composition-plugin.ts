@@ -1,6 +1,7 @@
 import type { AdapterSetup, CompositionBlock, Fuse } from './composition.js';
 import type { ConfigValue } from './config.js';
 import type { AdapterHost } from './host.js';
+import type { Tensor } from '../tensor/tensor.js';
 
 /**
  * The model API of AdapterFusion and saved setups (Python
@@ -77,6 +78,8 @@ export interface CompositionPlugin {
   saveAllAdapterFusions(host: AdapterHost, dir: string, opts: SaveFusionOptions): Promise<void>;
   saveAdapterSetup(model: SetupModel, dir: string, setup: AdapterSetup | (AdapterSetup | AdapterSetup[])[], opts: SaveSetupOptions): Promise<void>;
   loadAdapterSetup(model: SetupModel, dir: string, opts: LoadSetupOptions): Promise<LoadedSetup>;
+  /** Σ 0.01·‖I − W_v‖² over the trained fusion value matrices (Python get_fusion_regularization_loss); null when none train. */
+  fusionRegularizationLoss?(host: AdapterHost): Tensor | null;
 }
 
 let plugin: CompositionPlugin | null = null;
