@@ -44,6 +44,8 @@ export function saveResults(id: string, title: string, rows: BenchRow[], notes: 
 
 function formatCell(v: string | number | undefined): string {
   if (v === undefined) return '';
-  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toPrecision(4);
-  return v;
+  if (typeof v !== 'number') return v;
+  // 4 significant digits, but no exponent form for large values (54460, not 5.446e+4).
+  if (Number.isInteger(v) || Math.abs(v) >= 1000) return String(Math.round(v));
+  return v.toPrecision(4);
 }

@@ -47,6 +47,10 @@ def main():
         with torch.no_grad():
             model(input_ids=ids, attention_mask=mask)
 
+    def set_threads(req):
+        torch.set_num_threads(int(req['n']))
+        return {'threads': torch.get_num_threads()}
+
     info = {
         'torch': torch.__version__,
         'transformers': transformers.__version__,
@@ -54,7 +58,7 @@ def main():
         'attn_implementation': getattr(model.config, '_attn_implementation', 'unknown'),
     }
     if args.worker:
-        serve({'time': lambda req: {'ms': time_ms(forward, int(req['reps']), int(req.get('warmup', 0)))}}, info)
+        serve({'time': lambda req: {'ms': time_ms(forward, int(req['reps']), int(req.get('warmup', 0)))}, 'threads': set_threads}, info)
         return
     times = sorted(time_ms(forward, args.reps, args.warmup))
     ms = times[len(times) // 2]

@@ -97,6 +97,10 @@ def main():
         top.sort(reverse=True)
         return {'families': families, 'top': [{'op': k, 'ms': ms, 'calls': c} for ms, k, c in top[:10]]}
 
+    def set_threads(req):
+        torch.set_num_threads(int(req['n']))
+        return {'threads': torch.get_num_threads()}
+
     info = {
         'torch': torch.__version__,
         'transformers': transformers.__version__,
@@ -106,7 +110,7 @@ def main():
         'trainable_params': sum(p.numel() for p in trainable),
     }
     if args.worker:
-        serve({'time': time_steps, 'profile': profile_step}, info)
+        serve({'time': time_steps, 'profile': profile_step, 'threads': set_threads}, info)
         return
     res = time_steps({'reps': args.reps, 'warmup': args.warmup})
     ms = sorted(res['ms'])[len(res['ms']) // 2]
