@@ -7,13 +7,13 @@ import { F32, checkDTypes } from './common.js';
  * Softmax / log-softmax along the last axis of a contiguous [rows, cols]
  * input. L lanes share a row (L from the row length, see lanesPerRow): row
  * max, then Σ exp(x − max), then the output, in the reference's order of
- * operations (log-softmax is x − (max + log Σ), so fully masked rows give the
- * same values).
+ * operations (log-softmax is (x − max) − log Σ: with a huge |max|, as in fully
+ * masked rows, x − (max + log Σ) would lose log Σ).
  */
 function program(log: boolean, L: number): string {
   const out = log
-    ? `let shift = m + m_log(s);
-  for (var j = lane; j < n; j = j + ${L}u) { y[yo + j] = bitcast<u32>(bitcast<f32>(x[xo + j]) - shift); }`
+    ? `let ls = m_log(s);
+  for (var j = lane; j < n; j = j + ${L}u) { y[yo + j] = bitcast<u32>((bitcast<f32>(x[xo + j]) - m) - ls); }`
     : `let inv = 1.0 / s;
   for (var j = lane; j < n; j = j + ${L}u) { y[yo + j] = bitcast<u32>(m_exp(bitcast<f32>(x[xo + j]) - m) * inv); }`;
   return `${header([{ name: 'x', access: 'read' }, { name: 'y', access: 'write' }])}
