@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { AutoAdapterModel, type HfTokenizer } from '@adapterkit/core';
 import '@adapterkit/method-lora'; // registers lora, ia3, dora
+import '@adapterkit/method-bottleneck'; // registers seq_bn, double_seq_bn, par_bn, compacter, … (for --adapter_config)
 import {
   AdapterTrainer,
   accuracy,

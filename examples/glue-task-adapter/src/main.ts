@@ -7,7 +7,7 @@
  * classify a few sentences.
  *
  *   pnpm --filter @adapterkit/example-glue-task-adapter start            # short run (a few minutes)
- *   pnpm --filter @adapterkit/example-glue-task-adapter start --full     # all training data, 3 epochs (hours on 2 cores)
+ *   pnpm --filter @adapterkit/example-glue-task-adapter start --full     # all training data, 3 epochs (about an hour on 2 idle cores)
  *
  * Flags (each overrides the task defaults below): --tasks sst2,mrpc
  * --max_train_samples N|all --max_eval_samples N (quick checks only; the
