@@ -6,7 +6,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { add, backward, liveTensors, manualSeed, mul, noGrad, setBackend, sum, tensor, tidy, type Tensor } from '../src/index.js';
+import { add, backward, dispose, liveTensors, manualSeed, mul, noGrad, setBackend, sum, tensor, tidy, type Tensor } from '../src/index.js';
+import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
 import { loadSafetensors } from '../src/io/index.js';
 import { BertModel, parseBertConfig, positionIdsFromPadding } from '../src/models/bert/index.js';
 import { modelTypeEntry } from '../src/models/registry.js';
@@ -25,7 +26,7 @@ interface FixtureInputs {
 }
 
 beforeAll(() => {
-  setBackend('cpu-ref');
+  setBackend(TEST_BACKEND);
 });
 
 function ids(rows: number[][]): Tensor {
@@ -33,10 +34,10 @@ function ids(rows: number[][]): Tensor {
 }
 
 /** max |a − b| over all elements, after checking the shapes agree. */
-function maxAbsDiff(actual: Tensor, expected: Tensor, what: string): number {
+async function maxAbsDiff(actual: Tensor, expected: Tensor, what: string): Promise<number> {
   expect(actual.shape, `${what} shape`).toEqual(expected.shape);
-  const a = actual.dataSync();
-  const b = expected.dataSync();
+  const a = await actual.data();
+  const b = await expected.data();
   let m = 0;
   for (let i = 0; i < a.length; i++) {
     const d = Math.abs(a[i]! - b[i]!);
@@ -64,9 +65,9 @@ afterAll(() => {
   console.log('BERT parity, max |Δ| per fixture tensor:\n' + Object.entries(measured).map(([k, v]) => `  ${k}: ${v.toExponential(2)}`).join('\n'));
 });
 
-function check(name: string, actual: Tensor, expected: Tensor | undefined, tol = TOL): void {
+async function check(name: string, actual: Tensor, expected: Tensor | undefined, tol = TOL): Promise<void> {
   expect(expected, `fixture tensor ${name}`).toBeDefined();
-  const d = maxAbsDiff(actual, expected!, name);
+  const d = await maxAbsDiff(actual, expected!, name);
   measured[name] = d;
   expect(d, `${name}: max |Δ| ${d}`).toBeLessThanOrEqual(tol);
 }
@@ -103,17 +104,19 @@ describe.each(['bert', 'roberta', 'xlm-roberta'])('tiny %s vs HF transformers', 
     );
   }
 
-  it('matches last_hidden_state, every hidden state and pooler_output', () => {
-    noGrad(() => tidy(() => {
-      const out = model.forward({ ...modelInputs(), outputHiddenStates: true });
-      check(`${kind}/last_hidden_state`, out.lastHiddenState, expected.get('last_hidden_state'));
+  it('matches last_hidden_state, every hidden state and pooler_output', async () => {
+    const out = noGrad(() => tidy(() => model.forward({ ...modelInputs(), outputHiddenStates: true })));
+    try {
+      await check(`${kind}/last_hidden_state`, out.lastHiddenState, expected.get('last_hidden_state'));
       expect(out.hiddenStates).toHaveLength(model.config.numHiddenLayers + 1);
-      out.hiddenStates!.forEach((h, i) => check(`${kind}/hidden_states.${i}`, h, expected.get(`hidden_states.${i}`)));
-      check(`${kind}/pooler_output`, out.pooledOutput!, expected.get('pooler_output'));
-    }));
+      for (const [i, h] of out.hiddenStates!.entries()) await check(`${kind}/hidden_states.${i}`, h, expected.get(`hidden_states.${i}`));
+      await check(`${kind}/pooler_output`, out.pooledOutput!, expected.get('pooler_output'));
+    } finally {
+      dispose(out);
+    }
   });
 
-  it('matches the gradients of sum(h·R1) + sum(pooled·R2) for every parameter', () => {
+  it('matches the gradients of sum(h·R1) + sum(pooled·R2) for every parameter', async () => {
     const params = model.namedParameters();
     tidy(() => backward(fixtureLoss(model.forward(modelInputs()))));
     let worst = 0;
@@ -121,7 +124,7 @@ describe.each(['bert', 'roberta', 'xlm-roberta'])('tiny %s vs HF transformers', 
       expect(p.grad, `gradient of ${name}`).not.toBeNull();
       const g = expected.get(`grad.${name}`);
       expect(g, `fixture gradient grad.${name}`).toBeDefined();
-      const d = maxAbsDiff(p.grad!, g!, `grad.${name}`);
+      const d = await maxAbsDiff(p.grad!, g!, `grad.${name}`);
       worst = Math.max(worst, d);
       expect(d, `grad.${name}: max |Δ| ${d}`).toBeLessThanOrEqual(TOL);
     }
@@ -136,32 +139,36 @@ describe.each(['bert', 'roberta', 'xlm-roberta'])('tiny %s vs HF transformers', 
     expect(liveTensors()).toBe(before);
   });
 
-  it('applies dropout only in training mode', () => {
-    noGrad(() => tidy(() => {
-      const evalOut = model.forward(modelInputs()).lastHiddenState;
-      expect(maxAbsDiff(model.forward(modelInputs()).lastHiddenState, evalOut, 'eval twice')).toBe(0);
-      model.train();
-      try {
-        manualSeed(7);
-        const a = model.forward(modelInputs()).lastHiddenState;
-        manualSeed(7);
-        const b = model.forward(modelInputs()).lastHiddenState;
-        expect(maxAbsDiff(a, b, 'same seed')).toBe(0);
-        expect(maxAbsDiff(a, evalOut, 'train vs eval')).toBeGreaterThan(1e-3);
-      } finally {
-        model.eval();
-      }
-    }));
+  it('applies dropout only in training mode', async () => {
+    const forward = () => noGrad(() => tidy(() => model.forward(modelInputs()).lastHiddenState));
+    const evalOut = forward();
+    const again = forward();
+    model.train();
+    let a: Tensor, b: Tensor;
+    try {
+      manualSeed(7);
+      a = forward();
+      manualSeed(7);
+      b = forward();
+    } finally {
+      model.eval();
+    }
+    try {
+      expect(await maxAbsDiff(again, evalOut, 'eval twice')).toBe(0);
+      expect(await maxAbsDiff(a, b, 'same seed')).toBe(0);
+      expect(await maxAbsDiff(a, evalOut, 'train vs eval')).toBeGreaterThan(1e-3);
+    } finally {
+      dispose([evalOut, again, a, b]);
+    }
   });
 });
 
 describe('RoBERTa position ids', () => {
-  it('count real tokens from pad + 1 and give padding the pad id (HF create_position_ids_from_input_ids)', () => {
-    tidy(() => {
-      const pos = positionIdsFromPadding(ids([[0, 5, 6, 1, 1], [1, 1, 7, 8, 9], [1, 4, 1, 4, 1]]), 1);
-      expect(pos.dtype).toBe('i32');
-      expect(Array.from(pos.dataSync())).toEqual([2, 3, 4, 1, 1, 1, 1, 2, 3, 4, 1, 2, 1, 3, 1]);
-    });
+  it('count real tokens from pad + 1 and give padding the pad id (HF create_position_ids_from_input_ids)', async () => {
+    const pos = tidy(() => positionIdsFromPadding(ids([[0, 5, 6, 1, 1], [1, 1, 7, 8, 9], [1, 4, 1, 4, 1]]), 1));
+    expect(pos.dtype).toBe('i32');
+    expect(Array.from(await pos.data())).toEqual([2, 3, 4, 1, 1, 1, 1, 2, 3, 4, 1, 2, 1, 3, 1]);
+    pos.dispose();
   });
 });
 
@@ -172,22 +179,21 @@ describe('all-MiniLM-L6-v2 (F16 weights) vs HF transformers', () => {
     const inputs = await readInputs(fx);
     const expected = await loadSafetensors(new URL('expected.safetensors', fx));
     expect(inputs.sentences).toHaveLength(12);
-    noGrad(() => tidy(() => {
-      const mask = ids(inputs.attention_mask);
-      const out = model.forward({ inputIds: ids(inputs.input_ids), attentionMask: mask, tokenTypeIds: ids(inputs.token_type_ids!) });
-      check('minilm/last_hidden_state', out.lastHiddenState, expected.get('last_hidden_state'));
-      check('minilm/pooler_output', out.pooledOutput!, expected.get('pooler_output'));
-      check('minilm/sentence_embedding', meanPoolNormalize(out.lastHiddenState, inputs.attention_mask), expected.get('sentence_embedding'));
-    }));
+    const out = noGrad(() => tidy(() => model.forward({ inputIds: ids(inputs.input_ids), attentionMask: ids(inputs.attention_mask), tokenTypeIds: ids(inputs.token_type_ids!) })));
+    const embedding = await meanPoolNormalize(out.lastHiddenState, inputs.attention_mask);
+    await check('minilm/last_hidden_state', out.lastHiddenState, expected.get('last_hidden_state'));
+    await check('minilm/pooler_output', out.pooledOutput!, expected.get('pooler_output'));
+    await check('minilm/sentence_embedding', embedding, expected.get('sentence_embedding'));
+    dispose([out, embedding]);
     model.dispose();
     for (const t of expected.values()) t.dispose();
   });
 });
 
 /** sentence-transformers' Pooling(mean) + Normalize, on the host (the test's own oracle, not library code). */
-function meanPoolNormalize(hidden: Tensor, mask: number[][]): Tensor {
+async function meanPoolNormalize(hidden: Tensor, mask: number[][]): Promise<Tensor> {
   const [b, l, h] = hidden.shape as [number, number, number];
-  const x = hidden.dataSync();
+  const x = await hidden.data();
   const out = new Float32Array(b * h);
   for (let i = 0; i < b; i++) {
     const acc = new Float64Array(h);
