@@ -1,5 +1,5 @@
 import {
-  allocArray, arrayMatchesDType, bytesPerElement,
+  allocArray, bytesPerElement, checkWrite, liveStorage, markFreed, ownStorage,
   type Backend, type DType, type MemoryInfo, type Storage, type TypedArray,
 } from '@adapterkit/core';
 
@@ -80,9 +80,8 @@ export class FastCpuBackend implements Backend {
   }
 
   free(storage: Storage): void {
-    const s = this.own(storage, 'free');
-    if (s.freed) throw new Error(`${this.name}: storage of ${s.size} ${s.dtype} elements was freed twice`);
-    s.freed = true;
+    const s = ownStorage(this, FastCpuStorage, storage, 'free');
+    markFreed(this, s);
     const bytes = s.size * bytesPerElement(s.dtype);
     this.liveBytes -= bytes;
     this.liveBuffers--;
@@ -131,13 +130,8 @@ export class FastCpuBackend implements Backend {
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
-    const s = this.live(storage, 'write');
-    if (!arrayMatchesDType(data, s.dtype)) {
-      throw new TypeError(`${this.name}: write of a ${data.constructor.name} into ${s.dtype} storage; encode it with fromNumbers(values, '${s.dtype}')`);
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > s.size) {
-      throw new RangeError(`${this.name}: write of ${data.length} elements at offset ${offset} overruns storage of ${s.size}`);
-    }
+    const s = liveStorage(this, FastCpuStorage, storage, 'write');
+    checkWrite(this, s, data, offset);
     s.handle.set(data, offset);
   }
 
@@ -146,23 +140,10 @@ export class FastCpuBackend implements Backend {
   }
 
   readSync(storage: Storage): TypedArray {
-    return this.live(storage, 'read').handle.slice();
+    return liveStorage(this, FastCpuStorage, storage, 'read').handle.slice();
   }
 
   memory(): MemoryInfo {
     return { liveBytes: this.liveBytes, liveBuffers: this.liveBuffers, pooledBytes: this.pooledBytes };
-  }
-
-  private own(storage: Storage, what: string): FastCpuStorage {
-    if (!(storage instanceof FastCpuStorage) || storage.backend !== this) {
-      throw new Error(`${this.name}: ${what} of a storage that belongs to backend '${storage.backend.name}'`);
-    }
-    return storage;
-  }
-
-  private live(storage: Storage, what: string): FastCpuStorage {
-    const s = this.own(storage, what);
-    if (s.freed) throw new Error(`${this.name}: ${what} of a freed storage`);
-    return s;
   }
 }

@@ -1,6 +1,9 @@
 import {
-  arrayMatchesDType,
   bytesPerElement,
+  checkWrite,
+  liveStorage,
+  markFreed,
+  ownStorage,
   type Backend,
   type DType,
   type MemoryInfo,
@@ -108,28 +111,22 @@ export class CudaBackend implements Backend {
   }
 
   free(storage: Storage): void {
-    const s = this.own(storage, 'free');
-    if (s.freed) throw new Error(`${this.name}: storage of ${s.size} ${s.dtype} elements was freed twice`);
-    s.freed = true;
+    const s = ownStorage(this, CudaStorage, storage, 'free');
+    markFreed(this, s);
     this.liveBytes -= s.size * bytesPerElement(s.dtype);
     this.liveBuffers--;
     if (!this.destroyed) this.allocator.give(s.block);
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
-    const s = this.live(storage, 'write');
-    if (!arrayMatchesDType(data, s.dtype)) {
-      throw new TypeError(`${this.name}: write of a ${data.constructor.name} into ${s.dtype} storage; encode it with fromNumbers(values, '${s.dtype}')`);
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > s.size) {
-      throw new RangeError(`${this.name}: write of ${data.length} elements at offset ${offset} overruns storage of ${s.size}`);
-    }
+    const s = this.liveOf(storage, 'write');
+    checkWrite(this, s, data, offset);
     if (data.length === 0) return;
     this.ctx.write(s.handle + offset * bytesPerElement(s.dtype), data);
   }
 
   async read(storage: Storage): Promise<TypedArray> {
-    const s = this.live(storage, 'read');
+    const s = this.liveOf(storage, 'read');
     const bytes = s.size * bytesPerElement(s.dtype);
     const buf = await this.settle(this.ctx.read(s.handle, bytes, this.statusPtr));
     checkStatusWords(this.name, buf, bytes);
@@ -138,7 +135,7 @@ export class CudaBackend implements Backend {
 
   /** Blocks the JS thread until the stream has caught up (prefer `await tensor.data()`). */
   readSync(storage: Storage): TypedArray {
-    const s = this.live(storage, 'readSync');
+    const s = this.liveOf(storage, 'readSync');
     const bytes = s.size * bytesPerElement(s.dtype);
     const buf = this.ctx.readBlocking(s.handle, bytes, this.statusPtr);
     checkStatusWords(this.name, buf, bytes);
@@ -198,10 +195,10 @@ export class CudaBackend implements Backend {
   /** Device address of a view's first element (storage base + offset), or of a storage. */
   ptr(v: View | Storage): number {
     if ('storage' in v) {
-      const s = this.live(v.storage, 'kernel');
+      const s = this.liveOf(v.storage, 'kernel');
       return s.handle + v.offset * bytesPerElement(s.dtype);
     }
-    return this.live(v, 'kernel').handle;
+    return this.liveOf(v, 'kernel').handle;
   }
 
   /**
@@ -288,19 +285,12 @@ export class CudaBackend implements Backend {
     if (this.destroyed) throw new Error(`${this.name}: the backend was destroyed`);
   }
 
-  private own(storage: Storage, what: string): CudaStorage {
-    if (!(storage instanceof CudaStorage) || storage.backend !== this) {
-      throw new Error(`${this.name}: ${what} of a storage that belongs to backend '${storage.backend.name}'`);
-    }
-    return storage;
-  }
-
-  private live(storage: Storage, what: string): CudaStorage {
-    const s = this.own(storage, what);
-    if (s.freed) throw new Error(`${this.name}: ${what} of a freed storage`);
+  private liveOf(storage: Storage, what: string): CudaStorage {
+    const s = liveStorage(this, CudaStorage, storage, what);
     this.checkAlive();
     return s;
   }
+
 }
 
 function typedArrayOf(dtype: DType, buf: ArrayBuffer, size: number): TypedArray {

@@ -1,6 +1,9 @@
 import {
-  arrayMatchesDType,
   bytesPerElement,
+  checkWrite,
+  liveStorage,
+  markFreed,
+  ownStorage,
   registerBackendInstance,
   type Backend,
   type DType,
@@ -149,22 +152,16 @@ export class WebGpuBackend implements Backend {
   }
 
   free(storage: Storage): void {
-    const s = this.own(storage, 'free');
-    if (s.freed) throw new Error(`${this.name}: storage of ${s.size} ${s.dtype} elements was freed twice`);
-    s.freed = true;
+    const s = ownStorage(this, WebGpuStorage, storage, 'free');
+    markFreed(this, s);
     this.liveBytes -= s.size * bytesPerElement(s.dtype);
     this.liveBuffers--;
     if (!this.destroyed) this.recycle(s.handle);
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
-    const s = this.live(storage, 'write');
-    if (!arrayMatchesDType(data, s.dtype)) {
-      throw new TypeError(`${this.name}: write of a ${data.constructor.name} into ${s.dtype} storage; encode it with fromNumbers(values, '${s.dtype}')`);
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > s.size) {
-      throw new RangeError(`${this.name}: write of ${data.length} elements at offset ${offset} overruns storage of ${s.size}`);
-    }
+    const s = liveStorage(this, WebGpuStorage, storage, 'write');
+    checkWrite(this, s, data, offset);
     if (data.length === 0) return;
     const bpe = bytesPerElement(s.dtype);
     const byteOffset = offset * bpe;
@@ -185,7 +182,7 @@ export class WebGpuBackend implements Backend {
   }
 
   async read(storage: Storage): Promise<TypedArray> {
-    const s = this.live(storage, 'read');
+    const s = liveStorage(this, WebGpuStorage, storage, 'read');
     const bytes = s.size * bytesPerElement(s.dtype);
     const raw = await this.readBack(s.handle, ceil4(bytes));
     return typedArrayOf(s.dtype, raw.slice(0, bytes), s.size);
@@ -232,7 +229,7 @@ export class WebGpuBackend implements Backend {
   /** The GPUBuffer behind a view or storage of this backend (checks ownership and liveness). */
   bufferOf(v: View | Storage): GPUBuffer {
     const storage = 'storage' in v ? v.storage : v;
-    return this.live(storage, 'kernel').handle;
+    return liveStorage(this, WebGpuStorage, storage, 'kernel').handle;
   }
 
   /** Records one compute dispatch into the open batch. */
@@ -456,19 +453,6 @@ export class WebGpuBackend implements Backend {
   private checkAlive(): void {
     if (this.destroyed) throw new Error(`${this.name}: the backend was destroyed`);
     if (this.lostReason) throw new Error(`${this.name}: the GPU device was lost (${this.lostReason})`);
-  }
-
-  private own(storage: Storage, what: string): WebGpuStorage {
-    if (!(storage instanceof WebGpuStorage) || storage.backend !== this) {
-      throw new Error(`${this.name}: ${what} of a storage that belongs to backend '${storage.backend.name}'`);
-    }
-    return storage;
-  }
-
-  private live(storage: Storage, what: string): WebGpuStorage {
-    const s = this.own(storage, what);
-    if (s.freed) throw new Error(`${this.name}: ${what} of a freed storage`);
-    return s;
   }
 }
 

@@ -10,6 +10,7 @@ export type { Backend, Storage, View, MemoryInfo, KernelArgs, KernelImpl } from 
 export * from './backend/primitives.js';
 export * from './backend/registry.js';
 export { tidy, keep, dispose } from './backend/scope.js';
+export { checkWrite, liveStorage, markFreed, ownStorage, type CheckedStorage } from './backend/storage-checks.js';
 export { runKernel, runKernelInto, emptyTensor, broadcastView, type OutputSpec } from './backend/dispatch.js';
 export { memory, toBackend } from './backend/transfer.js';
 export { CpuBackend, registerCpuBackend } from './backend/cpu/index.js';

@@ -1,6 +1,7 @@
-import { allocArray, arrayMatchesDType, bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
+import { allocArray, bytesPerElement, type DType, type TypedArray } from '../../tensor/dtype.js';
 import type { Backend, MemoryInfo, Storage } from '../backend.js';
 import { registerBackend } from '../registry.js';
+import { checkWrite, liveStorage, markFreed, ownStorage } from '../storage-checks.js';
 import { CPU_BACKEND_NAME } from './common.js';
 import { registerCpuKernels } from './kernels.js';
 
@@ -41,9 +42,8 @@ export class CpuBackend implements Backend {
   }
 
   free(storage: Storage): void {
-    const s = this.own(storage, 'free');
-    if (s.freed) throw new Error(`${this.name}: storage of ${s.size} ${s.dtype} elements was freed twice`);
-    s.freed = true;
+    const s = ownStorage(this, CpuStorage, storage, 'free');
+    markFreed(this, s);
     this.liveBytes -= s.size * bytesPerElement(s.dtype);
     this.liveBuffers--;
     // Drop the array so memory is reclaimed even if the storage object lingers;
@@ -52,13 +52,8 @@ export class CpuBackend implements Backend {
   }
 
   write(storage: Storage, data: TypedArray, offset = 0): void {
-    const s = this.live(storage, 'write');
-    if (!arrayMatchesDType(data, s.dtype)) {
-      throw new TypeError(`${this.name}: write of a ${data.constructor.name} into ${s.dtype} storage; encode it with fromNumbers(values, '${s.dtype}')`);
-    }
-    if (!Number.isInteger(offset) || offset < 0 || offset + data.length > s.size) {
-      throw new RangeError(`${this.name}: write of ${data.length} elements at offset ${offset} overruns storage of ${s.size}`);
-    }
+    const s = liveStorage(this, CpuStorage, storage, 'write');
+    checkWrite(this, s, data, offset);
     s.handle.set(data, offset);
   }
 
@@ -67,24 +62,11 @@ export class CpuBackend implements Backend {
   }
 
   readSync(storage: Storage): TypedArray {
-    return this.live(storage, 'read').handle.slice();
+    return liveStorage(this, CpuStorage, storage, 'read').handle.slice();
   }
 
   memory(): MemoryInfo {
     return { liveBytes: this.liveBytes, liveBuffers: this.liveBuffers };
-  }
-
-  private own(storage: Storage, what: string): CpuStorage {
-    if (!(storage instanceof CpuStorage) || storage.backend !== this) {
-      throw new Error(`${this.name}: ${what} of a storage that belongs to backend '${storage.backend.name}'`);
-    }
-    return storage;
-  }
-
-  private live(storage: Storage, what: string): CpuStorage {
-    const s = this.own(storage, what);
-    if (s.freed) throw new Error(`${this.name}: ${what} of a freed storage`);
-    return s;
   }
 }
 
