@@ -58,8 +58,20 @@ function freshModel() {
   return m;
 }
 
-function hidden(m: BertModel): Float32Array {
-  return noGrad(() => tidy(() => m.forward({ inputIds: ids }).lastHiddenState)).dataSync() as Float32Array;
+async function hidden(m: BertModel): Promise<Float32Array> {
+  const h = noGrad(() => tidy(() => m.forward({ inputIds: ids }).lastHiddenState));
+  try {
+    return (await h.data()) as Float32Array;
+  } finally {
+    h.dispose();
+  }
+}
+
+/** Host copies of every parameter's values, by name. */
+async function snapshot(m: BertModel): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  for (const [k, p] of m.namedParameters()) out.set(k, Array.from(await p.data()));
+  return out;
 }
 
 function maxDiff(a: Float32Array, b: Float32Array): number {
@@ -67,15 +79,15 @@ function maxDiff(a: Float32Array, b: Float32Array): number {
 }
 
 describe('adapter host', () => {
-  it('a model without an active adapter computes exactly what it did before', () => {
+  it('a model without an active adapter computes exactly what it did before', async () => {
     const m = freshModel();
-    const before = hidden(m);
+    const before = await hidden(m);
     m.addAdapter('a', 'test_scale');
-    expect(maxDiff(hidden(m), before)).toBe(0);
+    expect(maxDiff(await hidden(m), before)).toBe(0);
     m.setActiveAdapters('a');
-    expect(maxDiff(hidden(m), before)).toBeGreaterThan(1e-3);
+    expect(maxDiff(await hidden(m), before)).toBeGreaterThan(1e-3);
     m.setActiveAdapters(null);
-    expect(maxDiff(hidden(m), before)).toBe(0);
+    expect(maxDiff(await hidden(m), before)).toBe(0);
   });
 
   it('names adapter weights like the Python library and counts them in the summary', () => {
@@ -99,7 +111,7 @@ describe('adapter host', () => {
     expect(() => m.setActiveAdapters(['a', ['a', 'b']])).toThrow(/Fuse is not supported by method 'test_scale'/);
   });
 
-  it('trainAdapter freezes the base model and trains only that adapter', () => {
+  it('trainAdapter freezes the base model and trains only that adapter', async () => {
     const m = freshModel();
     m.addAdapter('a', 'test_scale');
     m.addAdapter('other', 'test_scale');
@@ -107,7 +119,7 @@ describe('adapter host', () => {
     const trainable = m.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k);
     expect(trainable.every((k) => k.includes('.adapters.a.'))).toBe(true);
     expect(trainable.length).toBe(2 * config.numHiddenLayers);
-    const snapshot = new Map(m.namedParameters().map(([k, p]) => [k, Array.from(p.dataSync())]));
+    const before = await snapshot(m);
     const opt = new AdamW(m.parameters().filter((p) => p.requiresGrad), { lr: 0.1 });
     for (let i = 0; i < 3; i++) {
       const loss = tidy(() => mean(m.forward({ inputIds: ids }).lastHiddenState as Tensor));
@@ -116,8 +128,8 @@ describe('adapter host', () => {
       opt.zeroGrad();
       loss.dispose();
     }
-    for (const [k, p] of m.namedParameters()) {
-      const changed = Array.from(p.dataSync()).some((v, i) => v !== snapshot.get(k)![i]);
+    for (const [k, values] of await snapshot(m)) {
+      const changed = values.some((v, i) => v !== before.get(k)![i]);
       expect(changed, k).toBe(k.includes('.adapters.a.'));
     }
     m.freezeModel(false);
@@ -136,7 +148,7 @@ describe('adapter host', () => {
   it('saves in the Python layout and loads back exactly, under another name too', async () => {
     const src = freshModel();
     src.addAdapter('a', 'test_scale[init=0.25]', { setActive: true });
-    const expected = hidden(src);
+    const expected = await hidden(src);
     const dir = join(tmp, 'a');
     await src.saveAdapter(dir, 'a');
     expect(readdirSync(dir).sort()).toEqual(['adapter.safetensors', 'adapter_config.json']);
@@ -149,7 +161,7 @@ describe('adapter host', () => {
     dst.loadStateDict(base);
     const name = await dst.loadAdapter(dir, { loadAs: 'b', setActive: true });
     expect(name).toBe('b');
-    expect(maxDiff(hidden(dst), expected)).toBe(0);
+    expect(maxDiff(await hidden(dst), expected)).toBe(0);
     await expect(dst.loadAdapter(join(tmp, 'nothing-here'))).rejects.toThrow(/adapter_config.json not found/);
   });
 });

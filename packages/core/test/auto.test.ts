@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cast, manualSeed, randn, saveSafetensors, setBackend, tensor, type Tensor } from '../src/index.js';
+import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
 import { AutoAdapterModel } from '../src/models/auto.js';
 import { planWeightMapping } from '../src/models/config-loader.js';
 import { registerModelType } from '../src/models/registry.js';
@@ -17,7 +18,7 @@ const H = 8;
 const silent = { onWarning: () => {} };
 
 beforeAll(() => {
-  setBackend('cpu-ref');
+  setBackend(TEST_BACKEND);
   manualSeed(3);
   registerModelType({
     modelTypes: ['fake-bert'],
@@ -193,7 +194,7 @@ describe.skipIf(!runReal)('all-MiniLM-L6-v2 (real BERT checkpoint; ADAPTERKIT_RE
     const batch = tok.encodeBatch(['a stirring , funny and finally transporting film', 'dull'], { maxLength: 16 });
     const out = m.forward({ ...batch, labels: tensor([1, 0], [2], { dtype: 'i32' }) });
     expect(out.logits.shape).toEqual([2, 2]);
-    expect(Number.isFinite(out.loss!.dataSync()[0]!)).toBe(true);
+    expect(Number.isFinite((await out.loss!.data())[0]!)).toBe(true);
     m.dispose();
   });
 });
@@ -220,7 +221,7 @@ describe.skipIf(!existsSync(STORIES))('AutoAdapterModel.fromPretrained on a .ggu
     expect((m.tokenizer as InstanceType<typeof LlamaSpmTokenizer>).encode(fixture.prompt)).toEqual(fixture.prompt_ids);
     const ids = fixture.prompt_ids;
     const out = m.forward({ inputIds: tensor(Int32Array.from(ids), [1, ids.length]) });
-    const got = Array.from(out.logits.dataSync());
+    const got = Array.from(await out.logits.data());
     const want = fixture.prompt_logits.flat();
     const d = got.reduce((mx, v, i) => Math.max(mx, Math.abs(v - want[i]!)), 0);
     expect(d).toBeLessThanOrEqual(1e-4);

@@ -3,26 +3,26 @@
  * none, memory per step, option checks; sampleToken's distribution.
  */
 import { describe, expect, it } from 'vitest';
-import { HostRandom, liveTensors, manualSeed, tensor } from '../src/index.js';
+import { HostRandom, embedding, liveTensors, manualSeed, tensor } from '../src/index.js';
 import type { ModelInputs } from '../src/models/types.js';
 import { LlamaModel, parseLlamaConfig } from '../src/models/llama/index.js';
 import { causalLMFromBase, generate, sampleToken, type CausalLM } from '../src/generation/index.js';
 
 const V = 11;
 
+/** Row t is 10 at column (t + 1) mod V: looking a token up gives the counter's logits. */
+const SUCCESSOR = Float32Array.from({ length: V * V }, (_, i) => (i % V === (Math.floor(i / V) + 1) % V ? 10 : 0));
+
 /**
  * A model whose next token is (last real token + 1) mod V, by a wide margin.
- * It records the inputs it was called with.
+ * It records the inputs it was called with. The logits are an embedding
+ * lookup on the backend, so the ids are never read back synchronously.
  */
 function counter(calls: { seq: number; hasMask: boolean }[] = []): CausalLM {
   return {
     forward(inputs: ModelInputs) {
-      const [b, l] = inputs.inputIds.shape as [number, number];
-      const ids = inputs.inputIds.dataSync();
-      calls.push({ seq: l, hasMask: inputs.attentionMask !== undefined });
-      const logits = new Float32Array(b * l * V);
-      for (let r = 0; r < b; r++) for (let i = 0; i < l; i++) logits[(r * l + i) * V + ((ids[r * l + i]! + 1) % V)] = 10;
-      return { logits: tensor(logits, [b, l, V]) };
+      calls.push({ seq: inputs.inputIds.shape[1]!, hasMask: inputs.attentionMask !== undefined });
+      return { logits: embedding(tensor(SUCCESSOR, [V, V]), inputs.inputIds) };
     },
   };
 }

@@ -8,7 +8,8 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { setBackend, tensor, type Tensor } from '../src/index.js';
+import { dispose, setBackend, tensor, type Tensor } from '../src/index.js';
+import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
 import '../src/models/bert/index.js';
 import '../src/models/llama/index.js';
 import { AutoAdapterModel, type PretrainedAdapterModel } from '../src/models/auto.js';
@@ -42,16 +43,16 @@ function shapeOf(x: Nested): number[] {
 function t(x: Nested, dtype: 'f32' | 'i32' = 'i32'): Tensor {
   return tensor(flat(x), shapeOf(x), { dtype });
 }
-function maxDiff(a: Tensor, b: Nested): number {
-  const av = Array.from(a.dataSync());
+async function maxDiff(a: Tensor, b: Nested): Promise<number> {
+  const av = Array.from(await a.data());
   const bv = flat(b);
   expect(av.length).toBe(bv.length);
   return av.reduce((m, v, i) => Math.max(m, Math.abs(v - bv[i]!)), 0);
 }
 
 /** Max |Δ| over rows [batch·seq, …] of a [batch, seq, n] tensor where `keep` is 1. */
-function maxDiffWhere(a: Tensor, b: Nested, keep: number[]): number {
-  const av = Array.from(a.dataSync());
+async function maxDiffWhere(a: Tensor, b: Nested, keep: number[]): Promise<number> {
+  const av = Array.from(await a.data());
   const bv = flat(b);
   const n = av.length / keep.length;
   let m = 0;
@@ -59,6 +60,11 @@ function maxDiffWhere(a: Tensor, b: Nested, keep: number[]): number {
     if (k) for (let j = r * n; j < (r + 1) * n; j++) m = Math.max(m, Math.abs(av[j]! - bv[j]!));
   });
   return m;
+}
+
+/** |loss − expected| of a scalar loss tensor. */
+async function lossDiff(loss: Tensor, expected: number): Promise<number> {
+  return Math.abs((await loss.data())[0]! - expected);
 }
 
 const diffs: Record<string, number> = {};
@@ -73,7 +79,7 @@ function inputsFor(head: string): AdapterModelInputs {
 }
 
 beforeAll(async () => {
-  setBackend('cpu-ref');
+  setBackend(TEST_BACKEND);
   model = await AutoAdapterModel.fromPretrained(join(FIX, 'model'), { onWarning: () => {} });
 });
 afterAll(() => {
@@ -91,24 +97,25 @@ describe('flex heads vs Python adapters (BertAdapterModel, tiny random config)',
   });
 
   for (const head of ['cls', 'reg', 'multi', 'pooled', 'tag', 'mc', 'qa', 'mlm', 'clm']) {
-    it(`${head}: logits and loss match`, () => {
+    it(`${head}: logits and loss match`, async () => {
       const e = expected.heads[head]!;
       const out = model.forward(inputsFor(head));
-      let d = Math.abs(out.loss!.dataSync()[0]! - e.loss);
-      if (head === 'qa') d = Math.max(d, maxDiff(out.startLogits!, e.start_logits!), maxDiff(out.endLogits!, e.end_logits!));
-      else d = Math.max(d, maxDiff(out.logits, e.logits!));
+      let d = await lossDiff(out.loss!, e.loss);
+      if (head === 'qa') d = Math.max(d, await maxDiff(out.startLogits!, e.start_logits!), await maxDiff(out.endLogits!, e.end_logits!));
+      else d = Math.max(d, await maxDiff(out.logits, e.logits!));
+      dispose(out);
       diffs[head] = d;
       expect(d).toBeLessThanOrEqual(TOL);
     });
   }
 
-  it('heads alone, on the Python base outputs, match too (isolates the head math)', () => {
+  it('heads alone, on the Python base outputs, match too (isolates the head math)', async () => {
     const lastHiddenState = t(expected.last_hidden_state, 'f32');
     const pooledOutput = t(expected.pooled_output, 'f32');
     const attentionMask = t(expected.inputs.attention_mask!);
     for (const head of ['cls', 'multi', 'pooled', 'tag', 'mlm', 'clm']) {
       const out = model.getHead(head).forward({ lastHiddenState, pooledOutput }, { labels: inputsFor(head).labels, attentionMask });
-      const d = Math.max(maxDiff(out.logits, expected.heads[head]!.logits!), Math.abs(out.loss!.dataSync()[0]! - expected.heads[head]!.loss));
+      const d = Math.max(await maxDiff(out.logits, expected.heads[head]!.logits!), await lossDiff(out.loss!, expected.heads[head]!.loss));
       diffs[`${head}(head only)`] = d;
       expect(d).toBeLessThanOrEqual(TOL);
     }
@@ -120,7 +127,8 @@ describe('flex heads vs Python adapters (BertAdapterModel, tiny random config)',
       expect(name).toBe(`${head}_copy`);
       const a = model.forward({ ...inputsFor(head), head });
       const b = model.forward({ ...inputsFor(head), head: name });
-      expect(Array.from(b.logits.dataSync())).toEqual(Array.from(a.logits.dataSync()));
+      expect(Array.from(await b.logits.data())).toEqual(Array.from(await a.logits.data()));
+      dispose([a, b]);
       model.deleteHead(name);
     }
   });
@@ -154,10 +162,10 @@ describe('static HF task checkpoints become flex head "default" with the same ou
         // Logits at padding positions are meaningless (HF Llama gives them other position ids): compare real tokens only.
         const mask = staticExpected.attention_mask.flat();
         const d = e.start_logits
-          ? Math.max(maxDiff(out.startLogits!, e.start_logits), maxDiff(out.endLogits!, e.end_logits!))
+          ? Math.max(await maxDiff(out.startLogits!, e.start_logits), await maxDiff(out.endLogits!, e.end_logits!))
           : out.logits.rank === 3
-            ? maxDiffWhere(out.logits, e.logits!, mask)
-            : maxDiff(out.logits, e.logits!);
+            ? await maxDiffWhere(out.logits, e.logits!, mask)
+            : await maxDiff(out.logits, e.logits!);
         diffs[`static ${arch}`] = d;
         expect(d).toBeLessThanOrEqual(TOL);
         if (arch === 'BertForMaskedLM') {

@@ -2,14 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backward, liveTensors, manualSeed, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
+import { backward, dispose, liveTensors, manualSeed, setBackend, tensor, tidy, type Tensor } from '../src/index.js';
+import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
 import { AdapterModel } from '../src/models/adapter-model.js';
 import { bceWithLogits, ClassificationHead, pythonJson, type HeadOutput } from '../src/heads/index.js';
 import { FakeBase, fakeConfig } from './heads-fake-base.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'heads-test-'));
 beforeAll(() => {
-  setBackend('cpu-ref');
+  setBackend(TEST_BACKEND);
   manualSeed(7);
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -28,8 +29,12 @@ function ids(b = B, s = S): Tensor {
   return tensor(Array.from({ length: b * s }, (_, i) => (i * 7 + 3) % V), [b, s], { dtype: 'i32' });
 }
 
-function vals(t: Tensor): number[] {
-  return Array.from(t.dataSync());
+async function vals(t: Tensor): Promise<number[]> {
+  return Array.from(await t.data());
+}
+
+async function item(t: Tensor): Promise<number> {
+  return (await t.data())[0]!;
 }
 
 /** log-softmax cross-entropy on the host, skipping `ignore`. */
@@ -87,7 +92,7 @@ describe('classification heads', () => {
     m.dispose();
   });
 
-  it('cross-entropy loss matches a host computation and gradients reach the head', () => {
+  it('cross-entropy loss matches a host computation and gradients reach the head', async () => {
     const m = model();
     m.addClassificationHead('c', { numLabels: 4 });
     m.train();
@@ -95,12 +100,14 @@ describe('classification heads', () => {
     m.getHead('c').layer(3).eval();
     m.base.eval();
     const before = liveTensors();
-    tidy(() => {
-      const out = m.forward({ inputIds: ids(), labels: tensor([0, 3, 2], [3], { dtype: 'i32' }) });
-      expect(out.logits.shape).toEqual([B, 4]);
-      expect(out.loss!.dataSync()[0]).toBeCloseTo(hostCE(vals(out.logits), 4, [0, 3, 2]), 5);
-      backward(out.loss!);
+    const out = tidy(() => {
+      const o = m.forward({ inputIds: ids(), labels: tensor([0, 3, 2], [3], { dtype: 'i32' }) });
+      backward(o.loss!);
+      return o;
     });
+    expect(out.logits.shape).toEqual([B, 4]);
+    expect(await item(out.loss!)).toBeCloseTo(hostCE(await vals(out.logits), 4, [0, 3, 2]), 5);
+    dispose(out);
     expect(m.getParameter('heads.c.4.weight').grad).not.toBeNull();
     expect(m.getParameter('bert.dense.weight').grad).not.toBeNull();
     m.zeroGrad();
@@ -108,38 +115,38 @@ describe('classification heads', () => {
     m.dispose();
   });
 
-  it('regression (numLabels 1) uses MSE', () => {
+  it('regression (numLabels 1) uses MSE', async () => {
     const m = model();
     m.addClassificationHead('r', { numLabels: 1 });
     const y = [0.5, -1, 2];
     const out = m.forward({ inputIds: ids(), labels: tensor(y, [3]) });
     expect(out.logits.shape).toEqual([B, 1]);
-    const l = vals(out.logits);
+    const l = await vals(out.logits);
     const mse = l.reduce((a, v, i) => a + (v - y[i]!) ** 2, 0) / 3;
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(mse, 5);
+    expect(await item(out.loss!)).toBeCloseTo(mse, 5);
     disposeOut(out);
     m.dispose();
   });
 
-  it('multi-label uses BCE with logits, equal to the direct formula, with gradient σ(x) − y', () => {
+  it('multi-label uses BCE with logits, equal to the direct formula, with gradient σ(x) − y', async () => {
     const m = model();
     m.addClassificationHead('ml', { numLabels: 3, multilabel: true });
     expect(m.getHead('ml').config.head_type).toBe('multilabel_classification');
     const y = [1, 0, 1, 0, 0, 1, 1, 1, 0];
     const out = m.forward({ inputIds: ids(), labels: tensor(y, [3, 3], { dtype: 'i32' }) });
-    const x = vals(out.logits);
+    const x = await vals(out.logits);
     const direct = x.reduce((a, xi, i) => a - (y[i]! * Math.log(1 / (1 + Math.exp(-xi))) + (1 - y[i]!) * Math.log(1 - 1 / (1 + Math.exp(-xi)))), 0) / 9;
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(direct, 5);
+    expect(await item(out.loss!)).toBeCloseTo(direct, 5);
     disposeOut(out);
     // The loss on its own, at extreme and zero logits.
     const logits = tensor([0, 30, -30, 0.5], [4], { requiresGrad: true });
     const t = tensor([1, 0, 1, 0], [4]);
     const loss = bceWithLogits(logits, t);
     const sp = (v: number): number => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-    expect(loss.dataSync()[0]).toBeCloseTo((sp(0) - 0 + sp(30) + sp(-30) + 30 + sp(0.5)) / 4, 4);
+    expect(await item(loss)).toBeCloseTo((sp(0) - 0 + sp(30) + sp(-30) + 30 + sp(0.5)) / 4, 4);
     backward(loss);
     const sig = (v: number): number => 1 / (1 + Math.exp(-v));
-    const g = vals(logits.grad!);
+    const g = await vals(logits.grad!);
     [sig(0) - 1, sig(30), sig(-30) - 1, sig(0.5)].forEach((e, i) => expect(g[i]).toBeCloseTo(e / 4, 6));
     m.dispose();
   });
@@ -159,7 +166,7 @@ describe('classification heads', () => {
 });
 
 describe('token-level, multiple-choice and QA heads', () => {
-  it('tagging ignores -100 labels and masked-out tokens', () => {
+  it('tagging ignores -100 labels and masked-out tokens', async () => {
     const m = model();
     m.addTaggingHead('ner', { numLabels: 5 });
     expect([...m.heads.stateDict().keys()]).toEqual(['ner.1.weight', 'ner.1.bias']);
@@ -168,12 +175,12 @@ describe('token-level, multiple-choice and QA heads', () => {
     const out = m.forward({ inputIds: ids(), attentionMask: tensor(mask, [3, 5], { dtype: 'i32' }), labels: tensor(labels, [3, 5], { dtype: 'i32' }) });
     expect(out.logits.shape).toEqual([B, S, 5]);
     const effective = labels.map((l, i) => (mask[i] === 1 ? l : -100));
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(hostCE(vals(out.logits), 5, effective), 5);
+    expect(await item(out.loss!)).toBeCloseTo(hostCE(await vals(out.logits), 5, effective), 5);
     disposeOut(out);
     m.dispose();
   });
 
-  it('multiple choice flattens [batch, choices, seq] and scores each choice', () => {
+  it('multiple choice flattens [batch, choices, seq] and scores each choice', async () => {
     const m = model();
     m.addMultipleChoiceHead('mc', { numChoices: 3 });
     expect([...m.heads.stateDict().keys()]).toEqual(['mc.1.weight', 'mc.1.bias', 'mc.4.weight', 'mc.4.bias']);
@@ -181,30 +188,30 @@ describe('token-level, multiple-choice and QA heads', () => {
     const x = tensor(Array.from({ length: 2 * 3 * 4 }, (_, i) => i % V), [2, 3, 4], { dtype: 'i32' });
     const out = m.forward({ inputIds: x, labels: tensor([2, 0], [2], { dtype: 'i32' }) });
     expect(out.logits.shape).toEqual([2, 3]);
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(hostCE(vals(out.logits), 3, [2, 0]), 5);
+    expect(await item(out.loss!)).toBeCloseTo(hostCE(await vals(out.logits), 3, [2, 0]), 5);
     disposeOut(out);
     m.dispose();
   });
 
-  it('QA returns start/end logits; the loss averages both and ignores positions past the input', () => {
+  it('QA returns start/end logits; the loss averages both and ignores positions past the input', async () => {
     const m = model();
     m.addQAHead('qa');
     expect(m.getHead('qa').labelNames()).toEqual(['start_positions', 'end_positions']);
     const out = m.forward({ inputIds: ids(), startPositions: tensor([1, 4, 99], [3], { dtype: 'i32' }), endPositions: tensor([2, 4, 3], [3], { dtype: 'i32' }) });
     expect(out.logits.shape).toEqual([B, S, 2]);
     expect(out.startLogits!.shape).toEqual([B, S]);
-    const start = vals(out.startLogits!);
-    const end = vals(out.endLogits!);
+    const start = await vals(out.startLogits!);
+    const end = await vals(out.endLogits!);
     // 99 is clamped to seq (5) and ignored, as in Python.
     const expected = (hostCE(start, S, [1, 4, S], S) + hostCE(end, S, [2, 4, 3], S)) / 2;
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(expected, 5);
+    expect(await item(out.loss!)).toBeCloseTo(expected, 5);
     disposeOut(out);
     m.dispose();
   });
 });
 
 describe('language-model heads', () => {
-  it('masked LM: Linear, gelu, LayerNorm, decoder tied to the input embeddings', () => {
+  it('masked LM: Linear, gelu, LayerNorm, decoder tied to the input embeddings', async () => {
     const m = model({ raw: { layer_norm_eps: 1e-12 } });
     const nParams = m.numParameters();
     m.addMaskedLMHead('mlm');
@@ -217,7 +224,7 @@ describe('language-model heads', () => {
     const labels = Array.from({ length: B * S }, (_, i) => (i % 3 === 0 ? i % V : -100));
     const out = m.forward({ inputIds: ids(), labels: tensor(labels, [B, S], { dtype: 'i32' }) });
     expect(out.logits.shape).toEqual([B, S, V]);
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(hostCE(vals(out.logits), V, labels), 5);
+    expect(await item(out.loss!)).toBeCloseTo(hostCE(await vals(out.logits), V, labels), 5);
     disposeOut(out);
     // Deleting the head must not free the shared embeddings.
     m.deleteHead('mlm');
@@ -226,14 +233,14 @@ describe('language-model heads', () => {
     m.dispose();
   });
 
-  it('causal LM shifts labels; a Llama-style head is one untied bias-free Linear', () => {
+  it('causal LM shifts labels; a Llama-style head is one untied bias-free Linear', async () => {
     const m = model({ modelType: 'llama' });
     m.addCausalLMHead('lm', { layers: 1, activationFunction: null, layerNorm: false, bias: false });
     expect([...m.heads.stateDict().keys()]).toEqual(['lm.0.weight']);
     expect(m.getParameter('heads.lm.0.weight')).not.toBe(m.base.inputEmbeddings());
     const labels = Array.from({ length: B * S }, (_, i) => (i * 5) % V);
     const out = m.forward({ inputIds: ids(), labels: tensor(labels, [B, S], { dtype: 'i32' }) });
-    const l = vals(out.logits);
+    const l = await vals(out.logits);
     const shiftedLogits: number[] = [];
     const shiftedLabels: number[] = [];
     for (let b = 0; b < B; b++) {
@@ -242,7 +249,7 @@ describe('language-model heads', () => {
         shiftedLabels.push(labels[b * S + t + 1]!);
       }
     }
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(hostCE(shiftedLogits, V, shiftedLabels), 5);
+    expect(await item(out.loss!)).toBeCloseTo(hostCE(shiftedLogits, V, shiftedLabels), 5);
     disposeOut(out);
     // Llama AdapterModels have no masked-LM or multiple-choice heads (Python head_types).
     expect(() => m.addMaskedLMHead('x')).toThrow(/does not support head type 'masked_lm'/);
@@ -253,17 +260,17 @@ describe('language-model heads', () => {
     m.dispose();
   });
 
-  it('decoder models classify from the last non-padding token', () => {
+  it('decoder models classify from the last non-padding token', async () => {
     const m = model({ modelType: 'llama', raw: { pad_token_id: 0 } });
     m.addClassificationHead('c', { activationFunction: null, layers: 1 });
     const x = tensor([5, 6, 7, 0, 0, 8, 9, 10, 11, 12], [2, 5], { dtype: 'i32' });
     const out = m.forward({ inputIds: x });
     // Row 0 reads position 2, row 1 position 4: compare with running the head on those hidden states.
-    const h = vals(out.lastHiddenState);
+    const h = await vals(out.lastHiddenState);
     const head = m.getHead('c') as ClassificationHead;
     const picked = tensor([...h.slice(2 * H, 3 * H), ...h.slice((5 + 4) * H, (5 + 5) * H)], [2, H]);
     const direct = head.forward({ lastHiddenState: out.lastHiddenState }, { clsOutput: picked });
-    expect(vals(out.logits)).toEqual(vals(direct.logits));
+    expect(await vals(out.logits)).toEqual(await vals(direct.logits));
     disposeOut(out);
     disposeOut(direct);
     m.dispose();
@@ -332,7 +339,7 @@ describe('several heads on one model', () => {
     expect(await m2.loadHead(dir, { loadAs: 'copy' })).toBe('copy');
     expect(m2.activeHead).toBe('copy');
     const after = m2.forward({ inputIds: ids() });
-    expect(vals(after.logits)).toEqual(vals(before.logits));
+    expect(await vals(after.logits)).toEqual(await vals(before.logits));
     await m2.loadHead(join(tmp, 'mlm'));
     expect(m2.getParameter('heads.mlm.3.weight')).toBe(m2.base.inputEmbeddings());
     await expect(m2.loadHead(join(tmp, 'nothing'))).rejects.toThrow(/no model_head.safetensors in .*nothing/);

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, afterAll, describe, expect, it } from 'vitest';
 import { liveTensors, noGrad, tensor, tidy } from '../src/index.js';
+import { TEST_BACKEND_HAS_F64 } from '../../test-utils/src/backend-under-test.js';
 import { readGgufFile, type ParsedGguf } from '../src/io/index.js';
 import { hfNameOfGgufTensor, llamaFromGguf, type LlamaFromGguf } from '../src/models/llama/index.js';
 import { LlamaSpmTokenizer } from '../src/tokenizers/llama-spm.js';
@@ -94,15 +95,22 @@ describe('stories260K from GGUF', () => {
     const a = await promptLogits(half, fixture.prompt_ids);
     const b = await promptLogits(pairs, fixture.prompt_ids);
     let dRef = 0;
+    let dRefPairs = 0;
     let dLayouts = 0;
     for (let i = 0; i < expected.length; i++) {
       dRef = Math.max(dRef, Math.abs(a[i]! - expected[i]!));
+      dRefPairs = Math.max(dRefPairs, Math.abs(b[i]! - expected[i]!));
       dLayouts = Math.max(dLayouts, Math.abs(a[i]! - b[i]!));
     }
-    console.log(`stories260K prompt logits max |Δ| vs HF: ${dRef.toExponential(2)}; rotate-half vs interleaved: ${dLayouts.toExponential(2)}`);
+    console.log(`stories260K prompt logits max |Δ| vs HF: ${dRef.toExponential(2)} (interleaved: ${dRefPairs.toExponential(2)}); rotate-half vs interleaved: ${dLayouts.toExponential(2)}`);
     // The fixture rounds logits to 6 decimals.
     expect(dRef).toBeLessThanOrEqual(1e-4);
-    expect(dLayouts).toBeLessThanOrEqual(1e-5);
+    expect(dRefPairs).toBeLessThanOrEqual(1e-4);
+    // The layouts permute the head dimension, so q·k sums in another order. The CPU
+    // reference accumulates in f64 and rounds both orders to the same f32 result (Δ = 0);
+    // with f32 accumulation (WebGPU) they differ by rounding noise as large as the backend's
+    // own distance to HF (≈1e-5 on logits of magnitude ≈19), which the checks above bound.
+    if (TEST_BACKEND_HAS_F64) expect(dLayouts).toBeLessThanOrEqual(1e-5);
     // The permuted q/k really differ from the file's: the layouts are not trivially equal.
     const q = await half.model.getParameter('layers.0.self_attn.q_proj.weight').data();
     expect(Array.from(q.subarray(0, 64 * 8))).not.toEqual(Array.from(gguf.tensors.get('blk.0.attn_q.weight')!.data.subarray(0, 64 * 8)));
