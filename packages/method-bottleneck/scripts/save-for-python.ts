@@ -15,7 +15,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Stack, manualSeed, noGrad, randn, saveSafetensors, setBackend, tensor, type AdapterModelApi, type Tensor } from '@adapterkit/core';
 import '../src/index.js';
-import { ids, loadMiniLM, loadTinyLlama } from '../test/helpers.js';
+import { ids, loadMiniLM } from '@adapterkit/test-utils';
+import { loadTinyLlama } from '../test/helpers.js';
 
 interface CaseSpec {
   adapters: Record<string, string>;

@@ -83,7 +83,10 @@ function normalQuantile(p: number): number {
 export function initTruncNormal(p: Tensor, mean: number, std: number, a: number, b: number): void {
   const lo = normalCdf((a - mean) / std);
   const hi = normalCdf((b - mean) / std);
-  const u = noGrad(() => rand(p.shape, { low: lo, high: hi }));
+  // The quantile map runs on the host, so the uniforms are drawn on the reference
+  // backend (synchronous reads; GPU backends only read asynchronously). The
+  // counter-based stream draws the same values (up to f32 rounding) on every backend.
+  const u = noGrad(() => rand(p.shape, { low: lo, high: hi, backend: 'cpu-ref' }));
   const src = u.dataSync();
   u.dispose();
   const out = new Float32Array(src.length);

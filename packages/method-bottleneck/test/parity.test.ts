@@ -6,10 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack, loadSafetensors, setBackend, type Tensor } from '@adapterkit/core';
+import { TEST_BACKEND, TOL, ids, loadMiniLM, maxAbsDiff, readJson, reporter } from '@adapterkit/test-utils';
 import '../src/index.js';
-import { FIXTURES, hiddenOf, ids, loadMiniLM, loadTinyLlama, maxAbsDiff, pathOf, readJson } from './helpers.js';
-
-const TOL = 1e-4;
+import { FIXTURES, hiddenOf, loadTinyLlama, pathOf } from './helpers.js';
 
 interface CaseSpec {
   adapters: Record<string, string>;
@@ -22,7 +21,9 @@ interface Cases {
 
 const cases = readJson<Cases>(new URL('cases.json', FIXTURES));
 
-beforeAll(() => setBackend('cpu-ref'));
+const report = reporter('Bottleneck parity with adapters 1.3.0, max |Δ| of last_hidden_state');
+beforeAll(() => setBackend(TEST_BACKEND));
+afterAll(() => report.print());
 
 describe('all-MiniLM-L6-v2: Python-saved adapters', () => {
   const fx = new URL('minilm/', FIXTURES);
@@ -45,16 +46,18 @@ describe('all-MiniLM-L6-v2: Python-saved adapters', () => {
     for (const t of expected?.values() ?? []) t.dispose();
   });
 
-  it('without an active adapter gives the base model output', () => {
+  it('without an active adapter gives the base model output', async () => {
     model.setActiveAdapters(null);
-    expect(maxAbsDiff(hiddenOf(model, feed), expected.get('base.last_hidden_state')!)).toBeLessThanOrEqual(TOL);
+    const d = await maxAbsDiff(await hiddenOf(model, feed), expected.get('base.last_hidden_state')!);
+    report.record('minilm/base', d);
+    expect(d).toBeLessThanOrEqual(TOL);
   });
 
   for (const [name, spec] of Object.entries(cases.minilm)) {
-    it(`${name} (${Object.values(spec.adapters).join(' + ')}) matches Python`, () => {
+    it(`${name} (${Object.values(spec.adapters).join(' + ')}) matches Python`, async () => {
       model.setActiveAdapters(spec.setup.length > 1 ? new Stack(...spec.setup) : spec.setup[0]!);
-      const d = maxAbsDiff(hiddenOf(model, feed), expected.get(`${name}.last_hidden_state`)!);
-      console.log(`minilm/${name}: max |Δ| = ${d.toExponential(2)}`);
+      const d = await maxAbsDiff(await hiddenOf(model, feed), expected.get(`${name}.last_hidden_state`)!);
+      report.record(`minilm/${name}`, d);
       expect(d).toBeLessThanOrEqual(TOL);
     });
   }
@@ -69,12 +72,14 @@ describe('tiny Llama: Python-saved adapters', () => {
     const expected = await loadSafetensors(new URL('expected.safetensors', fx));
     const feed = { inputIds: ids(inputs.input_ids) };
     try {
-      expect(maxAbsDiff(hiddenOf(model, feed), expected.get('base.last_hidden_state')!)).toBeLessThanOrEqual(TOL);
+      const d0 = await maxAbsDiff(await hiddenOf(model, feed), expected.get('base.last_hidden_state')!);
+      report.record('llama/base', d0);
+      expect(d0).toBeLessThanOrEqual(TOL);
       for (const [name, spec] of Object.entries(cases.llama)) {
         for (const a of Object.keys(spec.adapters)) await model.loadAdapter(pathOf(new URL(`${a}/`, fx)));
         model.setActiveAdapters(spec.setup[0]!);
-        const d = maxAbsDiff(hiddenOf(model, feed), expected.get(`${name}.last_hidden_state`)!);
-        console.log(`llama/${name}: max |Δ| = ${d.toExponential(2)}`);
+        const d = await maxAbsDiff(await hiddenOf(model, feed), expected.get(`${name}.last_hidden_state`)!);
+        report.record(`llama/${name}`, d);
         expect(d, name).toBeLessThanOrEqual(TOL);
       }
       // Python's Llama names: layers.N.attention_adapters.adapters.<name>… / output_adapters.

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { AdapterConfig, BertModel, ConfigUnion, initAdapters, loadAdapterConfig, parseBertConfig } from '@adapterkit/core';
 import { DoRAConfig, IA3Config, LORA_DEFAULTS, LoRAConfig, registerLoRAMethod } from '../src/index.js';
-import { FIXTURES, readJson } from './helpers.js';
+import { TINY_BERT_DIR, readJson } from '@adapterkit/test-utils';
+import { FIXTURES } from './helpers.js';
 
 registerLoRAMethod();
 
@@ -69,7 +70,7 @@ describe('LoRAConfig', () => {
   });
 
   it('VeRA configs resolve but cannot be added yet', () => {
-    const raw = readJson<Record<string, unknown>>(new URL('../../core/test/fixtures/bert/bert/config.json', import.meta.url));
+    const raw = readJson<Record<string, unknown>>(new URL('config.json', TINY_BERT_DIR));
     const model = initAdapters(new BertModel(parseBertConfig(raw), { addPoolingLayer: false }));
     expect(() => model.addAdapter('v', 'vera')).toThrow(/VeRA .* is not supported yet/);
     expect(model.adapterHost.adapterNames()).toEqual([]);

@@ -6,37 +6,35 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack, setBackend, type AdapterModelApi, type BertModel } from '@adapterkit/core';
+import { TEST_BACKEND, maxAbsDiffHost, readF32, readJson, reporter } from '@adapterkit/test-utils';
 import { mergeAdapter, mergedAdapters, resetAdapter, setLoRASemantics } from '../src/index.js';
-import {
-  FIXTURES, TINY_INPUTS, bertHidden, loadMiniLM, loadTinyBert, maxAbsDiff, randomiseAdapter, readJson, reporter,
-  type MiniLMInputs,
-} from './helpers.js';
+import { FIXTURES, TINY_INPUTS, bertHidden, loadMiniLM, loadTinyBert, randomiseAdapter, type MiniLMInputs } from './helpers.js';
 
 const MERGE_TOL = 1e-5;
 const report = reporter('LoRA merge, max |Δ| merged vs unmerged / reset vs original');
-beforeAll(() => setBackend('cpu-ref'));
+beforeAll(() => setBackend(TEST_BACKEND));
 afterAll(() => report.print());
 
 /** Unmerged → merged → reset on `model`, checking outputs at each step against `base` (no adapter). */
-function roundTrip(model: BertModel & AdapterModelApi, inputs: MiniLMInputs, base: Float32Array, name: string, label: string, keepOriginal = true): void {
+async function roundTrip(model: BertModel & AdapterModelApi, inputs: MiniLMInputs, base: Float32Array, name: string, label: string, keepOriginal = true): Promise<void> {
   model.setActiveAdapters(name);
-  const unmerged = bertHidden(model, inputs);
-  expect(maxAbsDiff(unmerged, base)).toBeGreaterThan(1e-3); // the adapter really changes the output
+  const unmerged = await bertHidden(model, inputs);
+  expect(maxAbsDiffHost(unmerged, base)).toBeGreaterThan(1e-3); // the adapter really changes the output
   mergeAdapter(model, name, { keepOriginal });
-  const dm = maxAbsDiff(bertHidden(model, inputs), unmerged);
+  const dm = maxAbsDiffHost(await bertHidden(model, inputs), unmerged);
   report.record(`${label}: merged vs unmerged`, dm);
   expect(dm).toBeLessThanOrEqual(MERGE_TOL);
   // The merged weights alone (no active adapter) carry the adapter.
   model.setActiveAdapters(null);
-  expect(maxAbsDiff(bertHidden(model, inputs), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
+  expect(maxAbsDiffHost(await bertHidden(model, inputs), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
   resetAdapter(model);
   expect(mergedAdapters(model)).toEqual([]);
-  const dr = maxAbsDiff(bertHidden(model, inputs), base);
+  const dr = maxAbsDiffHost(await bertHidden(model, inputs), base);
   report.record(`${label}: reset vs original`, dr);
   if (keepOriginal) expect(dr).toBe(0);
   else expect(dr).toBeLessThanOrEqual(MERGE_TOL);
   model.setActiveAdapters(name);
-  expect(maxAbsDiff(bertHidden(model, inputs), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
+  expect(maxAbsDiffHost(await bertHidden(model, inputs), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
 }
 
 describe('merge on all-MiniLM-L6-v2 (Python fixture adapters)', () => {
@@ -46,7 +44,7 @@ describe('merge on all-MiniLM-L6-v2 (Python fixture adapters)', () => {
   let base: Float32Array;
   beforeAll(async () => {
     model = await loadMiniLM();
-    base = bertHidden(model, inputs);
+    base = await bertHidden(model, inputs);
   });
   afterAll(() => model.dispose());
 
@@ -54,7 +52,7 @@ describe('merge on all-MiniLM-L6-v2 (Python fixture adapters)', () => {
     it(`${kase}: merged == unmerged, reset == original`, async () => {
       await model.loadAdapter(new URL(`${kase}/`, dir).pathname);
       try {
-        roundTrip(model, inputs, base, kase, `minilm/${kase}`);
+        await roundTrip(model, inputs, base, kase, `minilm/${kase}`);
       } finally {
         model.deleteAdapter(kase);
       }
@@ -67,7 +65,7 @@ describe('merge on the tiny BERT (random adapters)', () => {
   let base: Float32Array;
   beforeAll(async () => {
     model = await loadTinyBert();
-    base = bertHidden(model, TINY_INPUTS);
+    base = await bertHidden(model, TINY_INPUTS);
   });
   afterAll(() => model.dispose());
 
@@ -77,23 +75,23 @@ describe('merge on the tiny BERT (random adapters)', () => {
     ['dora', 'dora[r=4, alpha=16, intermediate_lora=True]'],
   ];
   for (const [name, config] of cases) {
-    it(`${name}: merged == unmerged, reset == original`, () => {
+    it(`${name}: merged == unmerged, reset == original`, async () => {
       model.addAdapter(name, config);
       randomiseAdapter(model, name, 11);
       try {
-        roundTrip(model, TINY_INPUTS, base, name, `tiny/${name}`);
+        await roundTrip(model, TINY_INPUTS, base, name, `tiny/${name}`);
       } finally {
         model.deleteAdapter(name);
       }
     });
   }
 
-  it('DoRA under Python semantics merges to what that forward computes (bias scaled too)', () => {
+  it('DoRA under Python semantics merges to what that forward computes (bias scaled too)', async () => {
     model.addAdapter('dora_py', 'dora[r=4, alpha=16]');
     randomiseAdapter(model, 'dora_py', 12);
     setLoRASemantics(model, 'python');
     try {
-      roundTrip(model, TINY_INPUTS, base, 'dora_py', 'tiny/dora (python semantics)');
+      await roundTrip(model, TINY_INPUTS, base, 'dora_py', 'tiny/dora (python semantics)');
     } finally {
       setLoRASemantics(model, 'adapterkit');
       model.deleteAdapter('dora_py');
@@ -102,28 +100,28 @@ describe('merge on the tiny BERT (random adapters)', () => {
 
   it('LoRA and (IA)³ without keeping the original: reset subtracts / divides the adapter out', async () => {
     const fresh = await loadTinyBert();
-    const freshBase = bertHidden(fresh, TINY_INPUTS);
+    const freshBase = await bertHidden(fresh, TINY_INPUTS);
     for (const [name, config] of cases.slice(0, 2)) {
       fresh.addAdapter(name, config!);
       randomiseAdapter(fresh, name, 13);
-      roundTrip(fresh, TINY_INPUTS, freshBase, name, `tiny/${name} (keepOriginal false)`, false);
+      await roundTrip(fresh, TINY_INPUTS, freshBase, name, `tiny/${name} (keepOriginal false)`, false);
       fresh.deleteAdapter(name);
     }
     fresh.dispose();
   });
 
-  it('merging the same adapter twice is a no-op; another one, a gated one, a non-LoRA one is an error', () => {
+  it('merging the same adapter twice is a no-op; another one, a gated one, a non-LoRA one is an error', async () => {
     model.addAdapter('a', 'lora');
     model.addAdapter('b', 'lora[r=2]');
     model.addAdapter('g', 'lora[use_gating=True]');
     for (const [i, n] of ['a', 'b', 'g'].entries()) randomiseAdapter(model, n, 20 + i);
     model.setActiveAdapters('a');
-    const unmerged = bertHidden(model, TINY_INPUTS);
+    const unmerged = await bertHidden(model, TINY_INPUTS);
     mergeAdapter(model, 'a');
     const weight = model.getParameter('encoder.layer.0.attention.self.query.weight');
-    const once = Array.from(weight.dataSync());
+    const once = await readF32(weight);
     mergeAdapter(model, 'a');
-    expect(Array.from(weight.dataSync())).toEqual(once);
+    expect(await readF32(weight)).toEqual(once);
     expect(mergedAdapters(model)).toHaveLength(4); // q and v of 2 layers
     expect(mergedAdapters(model)[0]).toEqual({ name: 'a', layer: 0, location: 'selfattn', key: 'q' });
     expect(() => mergeAdapter(model, 'b')).toThrow(/adapter 'a' is already merged at layer 0 selfattn.q; call resetAdapter\(\) before merging 'b'/);
@@ -132,25 +130,25 @@ describe('merge on the tiny BERT (random adapters)', () => {
     expect(mergedAdapters(model)).toEqual([]); // nothing half-merged
     expect(() => mergeAdapter(model, 'nope')).toThrow(/no adapter named 'nope'/);
     mergeAdapter(model, 'a');
-    expect(maxAbsDiff(bertHidden(model, TINY_INPUTS), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
+    expect(maxAbsDiffHost(await bertHidden(model, TINY_INPUTS), unmerged)).toBeLessThanOrEqual(MERGE_TOL);
     // Deleting a merged adapter restores the weights first.
     model.deleteAdapter('a');
     expect(mergedAdapters(model)).toEqual([]);
     model.setActiveAdapters(null);
-    expect(maxAbsDiff(bertHidden(model, TINY_INPUTS), base)).toBe(0);
+    expect(maxAbsDiffHost(await bertHidden(model, TINY_INPUTS), base)).toBe(0);
     model.deleteAdapter('b');
     model.deleteAdapter('g');
   });
 
-  it('a merged adapter inside a Stack is not applied twice', () => {
+  it('a merged adapter inside a Stack is not applied twice', async () => {
     model.addAdapter('s1', 'lora[r=2, alpha=4]');
     model.addAdapter('s2', 'ia3');
     randomiseAdapter(model, 's1', 31);
     randomiseAdapter(model, 's2', 32);
     model.setActiveAdapters(new Stack('s1', 's2'));
-    const unmerged = bertHidden(model, TINY_INPUTS);
+    const unmerged = await bertHidden(model, TINY_INPUTS);
     mergeAdapter(model, 's1');
-    const d = maxAbsDiff(bertHidden(model, TINY_INPUTS), unmerged);
+    const d = maxAbsDiffHost(await bertHidden(model, TINY_INPUTS), unmerged);
     report.record("tiny Stack('s1' lora, 's2' ia3) with s1 merged vs unmerged", d);
     expect(d).toBeLessThanOrEqual(MERGE_TOL);
     resetAdapter(model, 's1');

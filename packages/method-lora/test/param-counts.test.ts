@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BertModel, initAdapters, parseBertConfig, setBackend, type AdapterModelApi } from '@adapterkit/core';
+import { TEST_BACKEND } from '@adapterkit/test-utils';
 import '../src/index.js';
 
 const BERT_BASE = {
@@ -14,7 +15,7 @@ const BERT_BASE = {
 
 let model: BertModel & AdapterModelApi;
 beforeAll(() => {
-  setBackend('cpu-ref');
+  setBackend(TEST_BACKEND);
   model = initAdapters(new BertModel(parseBertConfig(BERT_BASE), { initWeights: false }));
 });
 afterAll(() => model.dispose());

@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Stack, loadSafetensors, mul, noGrad, setBackend, type BertModel, type AdapterModelApi, type LlamaModel, type Tensor } from '@adapterkit/core';
+import { TEST_BACKEND, TOL, maxAbsDiff, readF32, readJson, reporter } from '@adapterkit/test-utils';
 import { layerOf, loraLayers, setLoRASemantics, type LoRA } from '../src/index.js';
 import {
-  FIXTURES, TOL, bertHidden, llamaHidden, loadLlama, loadMiniLM, maxAbsDiff, readJson, reporter,
-  type LlamaInputs, type MiniLMInputs,
+  FIXTURES, bertHidden, llamaHidden, loadLlama, loadMiniLM, maxAbsDiffMasked, type LlamaInputs, type MiniLMInputs,
 } from './helpers.js';
 
 const report = reporter('LoRA parity with adapters 1.3.0, max |Δ| of last_hidden_state');
 afterAll(() => report.print());
-beforeAll(() => setBackend('cpu-ref'));
+beforeAll(() => setBackend(TEST_BACKEND));
 
 describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
   const dir = new URL('minilm/', FIXTURES);
@@ -30,16 +30,16 @@ describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
     for (const t of expected.values()) t.dispose();
   });
 
-  const check = (name: string, actual: Float32Array, key: string): void => {
+  const check = async (name: string, actual: Float32Array, key: string): Promise<void> => {
     const want = expected.get(`${key}.last_hidden_state`);
     expect(want, key).toBeDefined();
-    const d = maxAbsDiff(actual, want!.dataSync());
+    const d = await maxAbsDiff(actual, want!);
     report.record(name, d);
     expect(d, `${name}: max |Δ| ${d}`).toBeLessThanOrEqual(TOL);
   };
 
-  it('the base model (no adapter) matches', () => {
-    check('minilm/base', bertHidden(model, inputs), 'base');
+  it('the base model (no adapter) matches', async () => {
+    await check('minilm/base', await bertHidden(model, inputs), 'base');
   });
 
   for (const kase of ['lora', 'lora_full', 'lora_dropout', 'ia3']) {
@@ -47,7 +47,7 @@ describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
       const name = await model.loadAdapter(new URL(`${kase}/`, dir).pathname, { setActive: true });
       expect(name).toBe(kase);
       try {
-        check(`minilm/${kase}`, bertHidden(model, inputs), kase);
+        await check(`minilm/${kase}`, await bertHidden(model, inputs), kase);
       } finally {
         model.deleteAdapter(kase);
       }
@@ -65,11 +65,11 @@ describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
     await model.loadAdapter(new URL('lora_gating/', dir).pathname, { setActive: true });
     try {
       setLoRASemantics(model, 'python');
-      check('minilm/lora_gating (python semantics)', bertHidden(model, inputs), 'lora_gating');
+      await check('minilm/lora_gating (python semantics)', await bertHidden(model, inputs), 'lora_gating');
       setLoRASemantics(model, 'adapterkit');
       // alpha 4, r 2: adapterkit applies g·2·BAx where Python applies g·BAx.
       scaleLoraB(model, 'lora_gating', 2 / 4);
-      check('minilm/lora_gating (adapterkit semantics, B·r/alpha)', bertHidden(model, inputs), 'lora_gating');
+      await check('minilm/lora_gating (adapterkit semantics, B·r/alpha)', await bertHidden(model, inputs), 'lora_gating');
     } finally {
       setLoRASemantics(model, 'adapterkit');
       model.deleteAdapter('lora_gating');
@@ -80,10 +80,10 @@ describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
     await model.loadAdapter(new URL('dora/', dir).pathname, { setActive: true });
     try {
       setLoRASemantics(model, 'python');
-      check('minilm/dora (python semantics)', bertHidden(model, inputs), 'dora');
+      await check('minilm/dora (python semantics)', await bertHidden(model, inputs), 'dora');
       setLoRASemantics(model, 'adapterkit');
       // With biases the two differ (bias kept vs scaled); the difference must be real, not a no-op.
-      const d = maxAbsDiff(bertHidden(model, inputs), expected.get('dora.last_hidden_state')!.dataSync());
+      const d = await maxAbsDiff(await bertHidden(model, inputs), expected.get('dora.last_hidden_state')!);
       expect(d).toBeGreaterThan(1e-4);
     } finally {
       setLoRASemantics(model, 'adapterkit');
@@ -97,7 +97,7 @@ describe('all-MiniLM-L6-v2 + Python-saved adapters', () => {
     try {
       setLoRASemantics(model, 'python');
       model.setActiveAdapters(new Stack('stack_a', 'stack_b'));
-      check('minilm/stack (python semantics)', bertHidden(model, inputs), 'stack');
+      await check('minilm/stack (python semantics)', await bertHidden(model, inputs), 'stack');
     } finally {
       setLoRASemantics(model, 'adapterkit');
       model.deleteAdapter('stack_a');
@@ -142,7 +142,7 @@ describe('tiny Llama + Python-saved adapters', () => {
       await model.loadAdapter(new URL(`${kase}/`, dir).pathname, { setActive: true });
       try {
         const want = expected.get(`${kase}.last_hidden_state`)!;
-        const d = maxAbsDiff(llamaHidden(model, inputs), want.dataSync(), { mask: inputs.attention_mask, width: want.shape[2]! });
+        const d = maxAbsDiffMasked(await llamaHidden(model, inputs), await readF32(want), inputs.attention_mask, want.shape[2]!);
         report.record(`llama/${kase}`, d);
         expect(d, `llama/${kase}: max |Δ| ${d}`).toBeLessThanOrEqual(TOL);
       } finally {

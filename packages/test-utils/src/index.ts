@@ -4,3 +4,4 @@ export { maxAbsDiff, maxAbsDiffHost, readAndDispose, readF32, reporter } from '.
 export {
   CORE_FIXTURES, MINILM_DIR, TINY_BERT_DIR, TINY_LLAMA_DIRS, TOL, ids, loadMiniLM, loadTinyBert, loadTinyLlama, readJson,
 } from './fixtures.js';
+export { readNoGrad } from './forward.js';
