@@ -19,8 +19,9 @@ import {
   Average, BatchSplit, Fuse, Parallel, Split, Stack, noGrad, randn, saveSafetensors, setBackend, tensor,
   type CompositionBlock, type Tensor,
 } from '@adapterkit/core';
+import { ids, loadTinyBert } from '@adapterkit/test-utils';
 import { fusionParameters, setupToDict } from '../src/index.js';
-import { ids, loadTinyBert, randomiseAdapter } from '../test/helpers.js';
+import { randomiseAdapter } from '../test/helpers.js';
 
 const INPUT_IDS = [[2, 17, 45, 9, 3, 0], [2, 8, 71, 33, 12, 3]];
 const MASK = [[1, 1, 1, 1, 1, 0], [1, 1, 1, 1, 1, 1]];

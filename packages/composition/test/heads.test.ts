@@ -5,10 +5,11 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BatchSplit, Fuse, Parallel, noGrad, setBackend, tensor, tidy } from '@adapterkit/core';
+import { TEST_BACKEND, ids, maxAbsDiffHost, readAndDispose, readF32 } from '@adapterkit/test-utils';
 import { fusionParameters } from '../src/index.js';
-import { ids, maxAbsDiff, randomiseAdapter, tinyAdapterModel } from './helpers.js';
+import { randomiseAdapter, tinyAdapterModel } from './helpers.js';
 
-beforeAll(() => setBackend('cpu-ref'));
+beforeAll(() => setBackend(TEST_BACKEND));
 
 describe('AdapterModel heads with Parallel and BatchSplit', () => {
   const model = tinyAdapterModel();
@@ -24,17 +25,20 @@ describe('AdapterModel heads with Parallel and BatchSplit', () => {
   });
   afterAll(() => model.dispose());
 
-  const single = (name: string, labels?: number[]) =>
-    noGrad(() =>
+  /** Logits and loss (host copies) of the single adapter `name` with its head. */
+  const single = async (name: string, labels?: number[]): Promise<{ logits: Float32Array; loss?: number }> => {
+    const o = noGrad(() =>
       model.adapterHost.withSetup(name, () =>
         tidy(() => {
           const o = model.forward({ inputIds, attentionMask, head: name, labels: labels ? tensor(Int32Array.from(labels), [labels.length], { dtype: 'i32' }) : undefined });
-          return { logits: Float32Array.from(o.logits.dataSync() as Float32Array), loss: o.loss ? o.loss.dataSync()[0]! : undefined };
+          return { logits: o.logits, loss: o.loss };
         }),
       ),
     );
+    return { logits: await readAndDispose(o.logits), loss: o.loss ? (await readAndDispose(o.loss))[0]! : undefined };
+  };
 
-  it('setActiveAdapters(Parallel) activates one head per channel and returns one output per head', () => {
+  it('setActiveAdapters(Parallel) activates one head per channel and returns one output per head', async () => {
     model.setActiveAdapters(new Parallel('a', 'b'));
     expect(model.activeHeadSetup).toEqual(['a', 'b']);
     const labels = tensor(Int32Array.from([1, 0]), [2], { dtype: 'i32' });
@@ -42,27 +46,27 @@ describe('AdapterModel heads with Parallel and BatchSplit', () => {
     expect(out.head).toBe('a,b');
     expect(out.headOutputs!.map((o) => o.logits.shape)).toEqual([[2, 2], [2, 3]]);
     expect(out.lastHiddenState.shape).toEqual([4, 6, 32]);
-    const sa = single('a', [1, 0]);
-    const sb = single('b', [1, 0]);
-    expect(maxAbsDiff(out.headOutputs![0]!.logits.dataSync() as Float32Array, sa.logits)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(out.headOutputs![1]!.logits.dataSync() as Float32Array, sb.logits)).toBeLessThan(1e-5);
-    expect(out.loss!.dataSync()[0]).toBeCloseTo(sa.loss! + sb.loss!, 5);
+    const sa = await single('a', [1, 0]);
+    const sb = await single('b', [1, 0]);
+    expect(maxAbsDiffHost(await readF32(out.headOutputs![0]!.logits), sa.logits)).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(await readF32(out.headOutputs![1]!.logits), sb.logits)).toBeLessThan(1e-5);
+    expect((await readF32(out.loss!))[0]).toBeCloseTo(sa.loss! + sb.loss!, 5);
     // Logits of different widths have no combined view: the first head's.
     expect(out.logits.shape).toEqual([2, 2]);
   });
 
-  it('BatchSplit heads get their rows, targets and mask; logits of one width are concatenated', () => {
+  it('BatchSplit heads get their rows, targets and mask; logits of one width are concatenated', async () => {
     model.addClassificationHead('b', { numLabels: 2, overwriteOk: true });
     randomiseAdapter(model, 'b', 72);
     model.setActiveAdapters(new BatchSplit(['a', 'b'], [1, 1]));
     expect(model.activeHeadSetup).toBeInstanceOf(BatchSplit);
     const out = noGrad(() => model.forward({ inputIds, attentionMask, labels: tensor(Int32Array.from([1, 0]), [2], { dtype: 'i32' }) }));
     expect(out.logits.shape).toEqual([2, 2]);
-    const sa = single('a');
-    const sb = single('b');
-    const got = out.logits.dataSync() as Float32Array;
-    expect(maxAbsDiff(got.slice(0, 2), sa.logits.slice(0, 2))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(got.slice(2, 4), sb.logits.slice(2, 4))).toBeLessThan(1e-5);
+    const sa = await single('a');
+    const sb = await single('b');
+    const got = await readF32(out.logits);
+    expect(maxAbsDiffHost(got.slice(0, 2), sa.logits.slice(0, 2))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(got.slice(2, 4), sb.logits.slice(2, 4))).toBeLessThan(1e-5);
     expect(out.loss).toBeDefined();
   });
 

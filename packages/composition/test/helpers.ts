@@ -1,79 +1,25 @@
-/** Shared test helpers: fixture models, inputs, seeded adapter weights and comparisons. */
-import { readFileSync } from 'node:fs';
+/**
+ * composition test helpers: fixtures, seeded adapter weights, forwards under a setup.
+ * The generic ones (fixture models, host reads, comparisons, TOL) are in @adapterkit/test-utils.
+ */
 import { fileURLToPath } from 'node:url';
 import {
-  AdapterModel, BertModel, LlamaModel, add, initAdapters, loadSafetensors, noGrad, parseBertConfig, parseLlamaConfig, randn, tensor, tidy,
-  type AdapterModelApi, type AdapterSetup, type Tensor,
+  AdapterModel, BertModel, add, noGrad, parseBertConfig, randn, tidy,
+  type AdapterModelApi, type AdapterSetup, type LlamaModel, type Tensor,
 } from '@adapterkit/core';
+import { TINY_BERT_DIR, loadTinyLlama as loadLlama, readAndDispose, readJson } from '@adapterkit/test-utils';
 
 export const FIXTURES = new URL('./fixtures/', import.meta.url);
-export const MINILM_DIR = new URL('../../../models/all-MiniLM-L6-v2/', import.meta.url);
-export const TINY_BERT_DIR = new URL('../../core/test/fixtures/bert/bert/', import.meta.url);
-export const LLAMA_DIR = new URL('../../core/test/fixtures/llama/tiny-tied/', import.meta.url);
-/** Parity tolerance (max |Δ|) against the Python reference. */
-export const TOL = 1e-4;
 
 export const pathOf = (u: URL): string => fileURLToPath(u);
 
-export function readJson<T>(u: URL): T {
-  return JSON.parse(readFileSync(u, 'utf8')) as T;
-}
-
-export function ids(rows: number[][]): Tensor {
-  return tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], { dtype: 'i32' });
-}
-
-/** max |a − b| after checking shapes (NaN counts as a failure). */
-export function maxAbsDiff(a: Tensor | Float32Array, b: Tensor | Float32Array): number {
-  if (!(a instanceof Float32Array) && !(b instanceof Float32Array) && a.shape.join() !== b.shape.join()) {
-    throw new Error(`shape mismatch: [${a.shape.join(', ')}] vs [${b.shape.join(', ')}]`);
-  }
-  const x = a instanceof Float32Array ? a : (a.dataSync() as Float32Array);
-  const y = b instanceof Float32Array ? b : (b.dataSync() as Float32Array);
-  if (x.length !== y.length) throw new Error(`length mismatch: ${x.length} vs ${y.length}`);
-  let m = 0;
-  for (let i = 0; i < x.length; i++) {
-    const d = Math.abs(x[i]! - y[i]!);
-    if (!(d <= m)) m = Number.isNaN(d) ? Infinity : d;
-  }
-  return m;
-}
-
-/** all-MiniLM-L6-v2 (F16 weights upcast to f32) with the adapter API, eval mode. */
-export async function loadMiniLM(): Promise<BertModel & AdapterModelApi> {
-  const raw = readJson<Record<string, unknown>>(new URL('config.json', MINILM_DIR));
-  const model = new BertModel(parseBertConfig(raw), { initWeights: false });
-  const weights = await loadSafetensors(new URL('model.safetensors', MINILM_DIR));
-  model.loadStateDict(weights, { strict: true });
-  for (const t of weights.values()) t.dispose();
-  return initAdapters(model.eval());
-}
-
-/** The tiny BERT of core's fixtures (hidden 32, 2 layers, 4 heads) with its saved weights, eval mode. */
-export async function loadTinyBert(): Promise<BertModel & AdapterModelApi> {
-  const model = new BertModel(parseBertConfig(readJson(new URL('config.json', TINY_BERT_DIR))), { initWeights: false });
-  const weights = await loadSafetensors(new URL('model.safetensors', TINY_BERT_DIR));
-  const base = new Map([...weights].map(([k, t]) => [k.replace(/^bert\./, ''), t] as [string, Tensor]));
-  model.loadStateDict(base);
-  for (const t of weights.values()) t.dispose();
-  return initAdapters(model.eval());
-}
+/** The tied tiny Llama of core's fixtures (the one tools/reference/make_composition_fixtures.py used). */
+export const loadTinyLlama = (): Promise<LlamaModel & AdapterModelApi> => loadLlama('tied');
 
 /** A random tiny BERT with heads (AdapterModel, base prefix 'bert'). */
 export function tinyAdapterModel(): AdapterModel {
   const base = new BertModel(parseBertConfig(readJson(new URL('config.json', TINY_BERT_DIR))));
   return new AdapterModel(base, { basePrefix: 'bert' }).eval() as AdapterModel;
-}
-
-/** The random tiny Llama of core's fixtures (hidden 32, 2 layers) with the adapter API, eval mode. */
-export async function loadTinyLlama(): Promise<LlamaModel & AdapterModelApi> {
-  const model = new LlamaModel(parseLlamaConfig(readJson(new URL('config.json', LLAMA_DIR))));
-  const weights = await loadSafetensors(new URL('model.safetensors', LLAMA_DIR));
-  const base = new Map<string, Tensor>();
-  for (const [k, t] of weights) if (k.startsWith('model.')) base.set(k.slice('model.'.length), t);
-  model.loadStateDict(base, { strict: true });
-  for (const t of weights.values()) t.dispose();
-  return initAdapters(model.eval());
 }
 
 /**
@@ -98,14 +44,14 @@ export function randomiseAdapter(model: AdapterModelApi, name: string, seed: num
 
 type Feed = { inputIds: Tensor; attentionMask?: Tensor; tokenTypeIds?: Tensor };
 
-/** last_hidden_state (host copy) with a setup active for this call. */
-export function hiddenWith(model: { adapterHost: AdapterModelApi['adapterHost']; forward(i: Feed): { lastHiddenState: Tensor } }, setup: AdapterSetup | null, feed: Feed): Float32Array {
-  return model.adapterHost.withSetup(setup, () => {
-    const out = noGrad(() => tidy(() => model.forward(feed).lastHiddenState));
-    const data = Float32Array.from(out.dataSync() as Float32Array);
-    out.dispose();
-    return data;
-  });
+/**
+ * last_hidden_state (host copy) with a setup active for this call. The forward
+ * runs synchronously under the setup; only the read-back is awaited. A forward
+ * that throws rejects the promise.
+ */
+export async function hiddenWith(model: { adapterHost: AdapterModelApi['adapterHost']; forward(i: Feed): { lastHiddenState: Tensor } }, setup: AdapterSetup | null, feed: Feed): Promise<Float32Array> {
+  const out = model.adapterHost.withSetup(setup, () => noGrad(() => tidy(() => model.forward(feed).lastHiddenState)));
+  return readAndDispose(out);
 }
 
 /** Rows [start, start + n) of a host copy of a [rows, ...] tensor with `per` values per row. */

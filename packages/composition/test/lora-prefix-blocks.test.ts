@@ -7,10 +7,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Average, BatchSplit, Fuse, Parallel, Split, Stack, setBackend, type Tensor } from '@adapterkit/core';
 import { setLoRASemantics } from '@adapterkit/method-lora';
+import { TEST_BACKEND, ids, loadTinyBert, maxAbsDiffHost } from '@adapterkit/test-utils';
 import '../src/index.js';
-import { hiddenWith, ids, loadTinyBert, loadTinyLlama, maxAbsDiff, randomiseAdapter, rowsOf } from './helpers.js';
+import { hiddenWith, loadTinyLlama, randomiseAdapter, rowsOf } from './helpers.js';
 
-beforeAll(() => setBackend('cpu-ref'));
+beforeAll(() => setBackend(TEST_BACKEND));
 
 const PER = 6 * 32;
 
@@ -27,38 +28,38 @@ describe('LoRA and (IA)³ blocks on the tiny BERT', () => {
   });
   afterAll(() => model?.dispose());
 
-  it('Parallel: channel i equals adapter i alone (adapters at different projections too)', () => {
-    const out = hiddenWith(model, new Parallel('la', 'lb', 'ia'), feed);
-    ['la', 'lb', 'ia'].forEach((n, i) => expect(maxAbsDiff(rowsOf(out, 2 * i, 2, PER), hiddenWith(model, n, feed)), n).toBeLessThan(1e-5));
+  it('Parallel: channel i equals adapter i alone (adapters at different projections too)', async () => {
+    const out = await hiddenWith(model, new Parallel('la', 'lb', 'ia'), feed);
+    for (const [i, n] of ['la', 'lb', 'ia'].entries()) expect(maxAbsDiffHost(rowsOf(out, 2 * i, 2, PER), await hiddenWith(model, n, feed)), n).toBeLessThan(1e-5);
   });
 
-  it('BatchSplit rows equal the single adapters on their rows', () => {
-    const out = hiddenWith(model, new BatchSplit(['ia', 'la'], [1, 1]), feed);
-    expect(maxAbsDiff(rowsOf(out, 0, 1, PER), rowsOf(hiddenWith(model, 'ia', feed), 0, 1, PER))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(rowsOf(out, 1, 1, PER), rowsOf(hiddenWith(model, 'la', feed), 1, 1, PER))).toBeLessThan(1e-5);
+  it('BatchSplit rows equal the single adapters on their rows', async () => {
+    const out = await hiddenWith(model, new BatchSplit(['ia', 'la'], [1, 1]), feed);
+    expect(maxAbsDiffHost(rowsOf(out, 0, 1, PER), rowsOf(await hiddenWith(model, 'ia', feed), 0, 1, PER))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(rowsOf(out, 1, 1, PER), rowsOf(await hiddenWith(model, 'la', feed), 1, 1, PER))).toBeLessThan(1e-5);
   });
 
-  it('Average: weights [1, 0] give the first adapter, Average(x, x) gives x', () => {
-    const la = hiddenWith(model, 'la', feed);
-    expect(maxAbsDiff(hiddenWith(model, new Average(['la', 'lb'], [1, 0]), feed), la)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(hiddenWith(model, new Average(['la', 'la'], [0.2, 0.8]), feed), la)).toBeLessThan(1e-5);
-    expect(maxAbsDiff(hiddenWith(model, new Average(['ia', 'ia']), feed), hiddenWith(model, 'ia', feed))).toBeLessThan(1e-5);
+  it('Average: weights [1, 0] give the first adapter, Average(x, x) gives x', async () => {
+    const la = await hiddenWith(model, 'la', feed);
+    expect(maxAbsDiffHost(await hiddenWith(model, new Average(['la', 'lb'], [1, 0]), feed), la)).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(await hiddenWith(model, new Average(['la', 'la'], [0.2, 0.8]), feed), la)).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(await hiddenWith(model, new Average(['ia', 'ia']), feed), await hiddenWith(model, 'ia', feed))).toBeLessThan(1e-5);
   });
 
-  it('Stack(la, Parallel(lb, ia)) adds la in every channel', () => {
-    const out = hiddenWith(model, new Stack('la', new Parallel('lb', 'ia')), feed);
-    expect(maxAbsDiff(rowsOf(out, 0, 2, PER), hiddenWith(model, new Stack('la', 'lb'), feed))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(rowsOf(out, 2, 2, PER), hiddenWith(model, new Stack('la', 'ia'), feed))).toBeLessThan(1e-5);
+  it('Stack(la, Parallel(lb, ia)) adds la in every channel', async () => {
+    const out = await hiddenWith(model, new Stack('la', new Parallel('lb', 'ia')), feed);
+    expect(maxAbsDiffHost(rowsOf(out, 0, 2, PER), await hiddenWith(model, new Stack('la', 'lb'), feed))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(rowsOf(out, 2, 2, PER), await hiddenWith(model, new Stack('la', 'ia'), feed))).toBeLessThan(1e-5);
   });
 
-  it('with \'python\' LoRA semantics too: Parallel channels are the single adapters, Average(x, x) is x', () => {
+  it('with \'python\' LoRA semantics too: Parallel channels are the single adapters, Average(x, x) is x', async () => {
     setLoRASemantics(model, 'python');
     try {
-      const out = hiddenWith(model, new Parallel('la', 'ia'), feed);
-      expect(maxAbsDiff(rowsOf(out, 0, 2, PER), hiddenWith(model, 'la', feed))).toBeLessThan(1e-5);
-      expect(maxAbsDiff(rowsOf(out, 2, 2, PER), hiddenWith(model, 'ia', feed))).toBeLessThan(1e-5);
-      expect(maxAbsDiff(hiddenWith(model, new Average(['la', 'la'], [0.4, 0.6]), feed), hiddenWith(model, 'la', feed))).toBeLessThan(1e-5);
-      expect(maxAbsDiff(hiddenWith(model, new BatchSplit(['ia', 'la'], [1, 1]), feed).slice(PER), rowsOf(hiddenWith(model, 'la', feed), 1, 1, PER))).toBeLessThan(1e-5);
+      const out = await hiddenWith(model, new Parallel('la', 'ia'), feed);
+      expect(maxAbsDiffHost(rowsOf(out, 0, 2, PER), await hiddenWith(model, 'la', feed))).toBeLessThan(1e-5);
+      expect(maxAbsDiffHost(rowsOf(out, 2, 2, PER), await hiddenWith(model, 'ia', feed))).toBeLessThan(1e-5);
+      expect(maxAbsDiffHost(await hiddenWith(model, new Average(['la', 'la'], [0.4, 0.6]), feed), await hiddenWith(model, 'la', feed))).toBeLessThan(1e-5);
+      expect(maxAbsDiffHost((await hiddenWith(model, new BatchSplit(['ia', 'la'], [1, 1]), feed)).slice(PER), rowsOf(await hiddenWith(model, 'la', feed), 1, 1, PER))).toBeLessThan(1e-5);
     } finally {
       setLoRASemantics(model, 'adapterkit');
     }
@@ -83,20 +84,20 @@ describe('prefix tuning blocks on the tiny BERT', () => {
   });
   afterAll(() => model?.dispose());
 
-  it('Parallel channels equal the single prefixes (different prefix lengths: the shorter is padded and masked)', () => {
-    const out = hiddenWith(model, new Parallel('pa', 'pb'), feed);
-    expect(maxAbsDiff(rowsOf(out, 0, 2, PER), hiddenWith(model, 'pa', feed))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(rowsOf(out, 2, 2, PER), hiddenWith(model, 'pb', feed))).toBeLessThan(1e-5);
+  it('Parallel channels equal the single prefixes (different prefix lengths: the shorter is padded and masked)', async () => {
+    const out = await hiddenWith(model, new Parallel('pa', 'pb'), feed);
+    expect(maxAbsDiffHost(rowsOf(out, 0, 2, PER), await hiddenWith(model, 'pa', feed))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(rowsOf(out, 2, 2, PER), await hiddenWith(model, 'pb', feed))).toBeLessThan(1e-5);
   });
 
-  it('Parallel without an attention mask, and BatchSplit', () => {
+  it('Parallel without an attention mask, and BatchSplit', async () => {
     const noMask = { inputIds: feed.inputIds };
-    const out = hiddenWith(model, new Parallel('pb', 'pa'), noMask);
-    expect(maxAbsDiff(rowsOf(out, 0, 2, PER), hiddenWith(model, 'pb', noMask))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(rowsOf(out, 2, 2, PER), hiddenWith(model, 'pa', noMask))).toBeLessThan(1e-5);
-    const bs = hiddenWith(model, new BatchSplit(['pa', 'pb'], [1, 1]), feed);
-    expect(maxAbsDiff(rowsOf(bs, 0, 1, PER), rowsOf(hiddenWith(model, 'pa', feed), 0, 1, PER))).toBeLessThan(1e-5);
-    expect(maxAbsDiff(rowsOf(bs, 1, 1, PER), rowsOf(hiddenWith(model, 'pb', feed), 1, 1, PER))).toBeLessThan(1e-5);
+    const out = await hiddenWith(model, new Parallel('pb', 'pa'), noMask);
+    expect(maxAbsDiffHost(rowsOf(out, 0, 2, PER), await hiddenWith(model, 'pb', noMask))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(rowsOf(out, 2, 2, PER), await hiddenWith(model, 'pa', noMask))).toBeLessThan(1e-5);
+    const bs = await hiddenWith(model, new BatchSplit(['pa', 'pb'], [1, 1]), feed);
+    expect(maxAbsDiffHost(rowsOf(bs, 0, 1, PER), rowsOf(await hiddenWith(model, 'pa', feed), 0, 1, PER))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(rowsOf(bs, 1, 1, PER), rowsOf(await hiddenWith(model, 'pb', feed), 1, 1, PER))).toBeLessThan(1e-5);
   });
 
   it('Average, Split and Fuse are not supported by prefix tuning', () => {
@@ -117,8 +118,8 @@ describe('mixed methods and Llama', () => {
       // attention then also covers the masked padding slots of a shorter prefix.
       const feed = { inputIds: ids([[1, 17, 42, 99, 5], [1, 76, 12, 45, 8]]), attentionMask: ids([[1, 1, 1, 1, 0], [1, 1, 1, 1, 1]]) };
       const per = 5 * 32;
-      const out = hiddenWith(model, new Parallel('l', 'p', 's'), feed);
-      ['l', 'p', 's'].forEach((n, i) => expect(maxAbsDiff(rowsOf(out, 2 * i, 2, per), hiddenWith(model, n, feed)), n).toBeLessThan(1e-5));
+      const out = await hiddenWith(model, new Parallel('l', 'p', 's'), feed);
+      for (const [i, n] of ['l', 'p', 's'].entries()) expect(maxAbsDiffHost(rowsOf(out, 2 * i, 2, per), await hiddenWith(model, n, feed)), n).toBeLessThan(1e-5);
     } finally {
       model.dispose();
     }

@@ -6,13 +6,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AdapterModel, BertModel, Parallel, add, loadSafetensors, matmul, noGrad, parseBertConfig, setBackend, tensor, tidy,
+  AdapterModel, BertModel, Parallel, add, dispose, loadSafetensors, matmul, noGrad, parseBertConfig, setBackend, tensor, tidy,
   type CompositionBlock, type Tensor,
 } from '@adapterkit/core';
-import { addAdapterFusion, fusionParameters, setupFromDict, type SetupDict } from '../src/index.js';
 import {
-  FIXTURES, TINY_BERT_DIR, TOL, hiddenWith, ids, loadMiniLM, loadTinyBert, loadTinyLlama, maxAbsDiff, pathOf, readJson,
-} from './helpers.js';
+  TEST_BACKEND, TINY_BERT_DIR, TOL, ids, loadMiniLM, loadTinyBert, maxAbsDiff, readF32, readJson, reporter,
+} from '@adapterkit/test-utils';
+import { addAdapterFusion, fusionParameters, setupFromDict, type SetupDict } from '../src/index.js';
+import { FIXTURES, hiddenWith, loadTinyLlama, pathOf } from './helpers.js';
 
 interface CaseSpec {
   setup: SetupDict;
@@ -25,7 +26,9 @@ interface ModelCases {
 }
 const spec = readJson<{ minilm: ModelCases; tiny_bert: ModelCases; llama: ModelCases }>(new URL('cases.json', FIXTURES));
 
-beforeAll(() => setBackend('cpu-ref'));
+beforeAll(() => setBackend(TEST_BACKEND));
+const measured = reporter('composition parity, max |Δ|');
+afterAll(() => measured.print());
 
 const setupOf = (c: CaseSpec): CompositionBlock => setupFromDict(c.setup) as CompositionBlock;
 
@@ -79,14 +82,16 @@ describe('all-MiniLM-L6-v2: every block matches Python', () => {
     for (const t of expected?.values() ?? []) t.dispose();
   });
 
-  it('without adapters gives the base output', () => {
-    expect(maxAbsDiff(hiddenWith(model, null, feed), expected.get('base.last_hidden_state')!)).toBeLessThanOrEqual(TOL);
+  it('without adapters gives the base output', async () => {
+    const d = await maxAbsDiff(await hiddenWith(model, null, feed), expected.get('base.last_hidden_state')!);
+    measured.record('minilm/base', d);
+    expect(d).toBeLessThanOrEqual(TOL);
   });
 
   for (const [name, c] of Object.entries(spec.minilm.cases)) {
-    it(`${name}: ${setupFromDict(c.setup).toString()}`, () => {
-      const d = maxAbsDiff(hiddenWith(model, setupOf(c), feed), expected.get(`${name}.last_hidden_state`)!);
-      console.log(`minilm/${name}: max |Δ| = ${d.toExponential(2)}`);
+    it(`${name}: ${setupFromDict(c.setup).toString()}`, async () => {
+      const d = await maxAbsDiff(await hiddenWith(model, setupOf(c), feed), expected.get(`${name}.last_hidden_state`)!);
+      measured.record(`minilm/${name}`, d);
       expect(d).toBeLessThanOrEqual(TOL);
     });
   }
@@ -110,8 +115,8 @@ describe('tiny BERT: Python-saved fusions, setup and multi-head Parallel', () =>
       for (const n of ['a', 'b', 'c']) await model.loadAdapter(pathOf(new URL(`${n}/`, fx)));
       for (const f of ['a,b,c', 'bc_static', 'ac_custom']) expect(await model.loadAdapterFusion(pathOf(new URL(`${f}/`, fx)))).toBe(f);
       for (const name of ['fuse_dynamic', 'fuse_static', 'fuse_custom', 'stack_fuse']) {
-        const d = maxAbsDiff(hiddenWith(model, setupOf(spec.tiny_bert.cases[name]!), feed()), expected.get(`${name}.last_hidden_state`)!);
-        console.log(`tiny_bert/${name}: max |Δ| = ${d.toExponential(2)}`);
+        const d = await maxAbsDiff(await hiddenWith(model, setupOf(spec.tiny_bert.cases[name]!), feed()), expected.get(`${name}.last_hidden_state`)!);
+        measured.record(`tiny_bert/${name}`, d);
         expect(d, name).toBeLessThanOrEqual(TOL);
       }
     } finally {
@@ -125,8 +130,8 @@ describe('tiny BERT: Python-saved fusions, setup and multi-head Parallel', () =>
       const { adapterSetup, headSetup } = await model.loadAdapterSetup(pathOf(new URL('setup/', fx)), { setActive: true });
       expect(adapterSetup.toString()).toBe('Stack(Fuse(\'a\', \'b\', \'c\'), \'b\')');
       expect(headSetup).toBeNull();
-      const d = maxAbsDiff(hiddenWith(model, model.activeAdapters, feed()), expected.get('stack_fuse.last_hidden_state')!);
-      console.log(`tiny_bert/setup: max |Δ| = ${d.toExponential(2)}`);
+      const d = await maxAbsDiff(await hiddenWith(model, model.activeAdapters, feed()), expected.get('stack_fuse.last_hidden_state')!);
+      measured.record('tiny_bert/setup', d);
       expect(d).toBeLessThanOrEqual(TOL);
     } finally {
       model.dispose();
@@ -144,11 +149,14 @@ describe('tiny BERT: Python-saved fusions, setup and multi-head Parallel', () =>
       await model.loadAdapter(pathOf(new URL('ha/', fx)));
       await model.loadAdapter(pathOf(new URL('hb/', fx)));
       model.setActiveAdapters(new Parallel('ha', 'hb'));
-      const out = noGrad(() => model.forward({ ...feed(), labels: tensor(Int32Array.from([1, 0]), [2], { dtype: 'i32' }) }));
-      const d0 = maxAbsDiff(out.headOutputs![0]!.logits, expected.get('parallel_heads.0.logits')!);
-      const d1 = maxAbsDiff(out.headOutputs![1]!.logits, expected.get('parallel_heads.1.logits')!);
-      const dl = Math.abs(out.loss!.dataSync()[0]! - expected.get('parallel_heads.loss')!.dataSync()[0]!);
-      console.log(`tiny_bert/parallel_heads: max |Δ| logits ${d0.toExponential(2)}, ${d1.toExponential(2)}; loss ${dl.toExponential(2)}`);
+      const out = noGrad(() => tidy(() => model.forward({ ...feed(), labels: tensor(Int32Array.from([1, 0]), [2], { dtype: 'i32' }) })));
+      const d0 = await maxAbsDiff(out.headOutputs![0]!.logits, expected.get('parallel_heads.0.logits')!);
+      const d1 = await maxAbsDiff(out.headOutputs![1]!.logits, expected.get('parallel_heads.1.logits')!);
+      const dl = Math.abs((await readF32(out.loss!))[0]! - (await readF32(expected.get('parallel_heads.loss')!))[0]!);
+      dispose(out);
+      measured.record('tiny_bert/parallel_heads.0.logits', d0);
+      measured.record('tiny_bert/parallel_heads.1.logits', d1);
+      measured.record('tiny_bert/parallel_heads.loss', dl);
       expect(Math.max(d0, d1, dl)).toBeLessThanOrEqual(TOL);
     } finally {
       model.dispose();
@@ -165,10 +173,12 @@ describe('tiny Llama: Parallel and BatchSplit match Python', () => {
     try {
       for (const n of Object.keys(spec.llama.adapters)) await model.loadAdapter(pathOf(new URL(`${n}/`, fx)));
       const feed = { inputIds: ids(inputs.input_ids), attentionMask: ids(inputs.attention_mask) };
-      expect(maxAbsDiff(hiddenWith(model, null, feed), expected.get('base.last_hidden_state')!)).toBeLessThanOrEqual(TOL);
+      const base = await maxAbsDiff(await hiddenWith(model, null, feed), expected.get('base.last_hidden_state')!);
+      measured.record('llama/base', base);
+      expect(base).toBeLessThanOrEqual(TOL);
       for (const [name, c] of Object.entries(spec.llama.cases)) {
-        const d = maxAbsDiff(hiddenWith(model, setupOf(c), feed), expected.get(`${name}.last_hidden_state`)!);
-        console.log(`llama/${name}: max |Δ| = ${d.toExponential(2)}`);
+        const d = await maxAbsDiff(await hiddenWith(model, setupOf(c), feed), expected.get(`${name}.last_hidden_state`)!);
+        measured.record(`llama/${name}`, d);
         expect(d, name).toBeLessThanOrEqual(TOL);
       }
     } finally {

@@ -13,7 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { noGrad, saveSafetensors, tidy, type AdapterModelApi, type BaseModel, type Tensor } from '@adapterkit/core';
 import { setPrefixTuningEjectOnSave } from '../src/index.js';
-import { FIXTURES, ids, loadLlama, loadMiniLM, minilmInputs, randomizeAdapter, readJson } from '../test/helpers.js';
+import { ids, loadMiniLM, readJson } from '@adapterkit/test-utils';
+import { FIXTURES, loadLlama, minilmInputs, randomizeAdapter } from '../test/helpers.js';
 
 interface Spec {
   name: string;
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const outputs = new Map<string, Tensor>();
 
-  const bert = await loadMiniLM();
+  const bert = await loadMiniLM({ pooler: false });
   const inputs = minilmInputs();
   await saveAll(bert, MINILM, join(out, 'minilm'), () => bert.forward({
     inputIds: ids(inputs.input_ids), attentionMask: ids(inputs.attention_mask), tokenTypeIds: ids(inputs.token_type_ids),

@@ -1,45 +1,22 @@
-/** Shared test helpers: the fixture models (MiniLM, tiny Llama), inputs and comparisons. */
-import { readFileSync } from 'node:fs';
+/**
+ * method-prefix test helpers: its fixtures, inputs, small seeded models and adapter weights.
+ * The generic ones (fixture models, host reads, comparisons, TOL) are in @adapterkit/test-utils.
+ */
 import {
-  BertModel, LlamaModel, initAdapters, loadSafetensors, manualSeed, noGrad, parseBertConfig, parseLlamaConfig, randn, tensor, tidy,
+  BertModel, LlamaModel, initAdapters, loadSafetensors, manualSeed, noGrad, parseBertConfig, parseLlamaConfig, randn,
   type AdapterHost, type AdapterModelApi, type Tensor,
 } from '@adapterkit/core';
+import { TINY_LLAMA_DIRS, ids, loadTinyLlama, readJson, readNoGrad } from '@adapterkit/test-utils';
 
 export const FIXTURES = new URL('./fixtures/', import.meta.url);
-export const MINILM_DIR = new URL('../../../models/all-MiniLM-L6-v2/', import.meta.url);
-export const LLAMA_DIR = new URL('../../core/test/fixtures/llama/tiny-untied/', import.meta.url);
-/** Parity tolerance (max |Δ|) against the Python reference. */
-export const TOL = 1e-4;
 
-export function readJson<T>(url: URL): T {
-  return JSON.parse(readFileSync(url, 'utf8')) as T;
-}
-
-export function ids(rows: number[][]): Tensor {
-  return tensor(Int32Array.from(rows.flat()), [rows.length, rows[0]!.length], { dtype: 'i32' });
-}
-
-/** all-MiniLM-L6-v2 (F16 weights upcast to f32), eval mode, with the adapter API. */
-export async function loadMiniLM(): Promise<BertModel & AdapterModelApi> {
-  const raw = readJson<Record<string, unknown>>(new URL('config.json', MINILM_DIR));
-  const model = new BertModel(parseBertConfig(raw), { initWeights: false, addPoolingLayer: false });
-  const weights = await loadSafetensors(new URL('model.safetensors', MINILM_DIR));
-  model.loadStateDict(new Map([...weights].filter(([k]) => !k.startsWith('pooler.'))));
-  for (const t of weights.values()) t.dispose();
-  return initAdapters(model.eval());
-}
-
-/** The tiny random Llama of core's fixtures (the base of its LlamaForCausalLM) and its LM head matrix. */
+/** core's untied tiny Llama (the base of its LlamaForCausalLM, as the Python fixtures used) and its LM head matrix. */
 export async function loadLlama(): Promise<{ model: LlamaModel & AdapterModelApi; lmHead: Tensor }> {
-  const raw = readJson<Record<string, unknown>>(new URL('config.json', LLAMA_DIR));
-  const model = new LlamaModel(parseLlamaConfig(raw));
-  const weights = await loadSafetensors(new URL('model.safetensors', LLAMA_DIR));
-  const base = new Map<string, Tensor>();
-  for (const [k, t] of weights) if (k.startsWith('model.')) base.set(k.slice('model.'.length), t);
-  model.loadStateDict(base);
+  const model = await loadTinyLlama('untied');
+  const weights = await loadSafetensors(new URL('model.safetensors', TINY_LLAMA_DIRS.untied));
   const lmHead = weights.get('lm_head.weight')!;
   for (const [k, t] of weights) if (k !== 'lm_head.weight') t.dispose();
-  return { model: initAdapters(model.eval()), lmHead };
+  return { model, lmHead };
 }
 
 export interface MiniLMInputs {
@@ -52,38 +29,20 @@ export interface MiniLMInputs {
 
 export const minilmInputs = (): MiniLMInputs => readJson<MiniLMInputs>(new URL('minilm/inputs.json', FIXTURES));
 
-/** Runs `fn` without gradients and returns the result's values (the tensor is freed). */
-export async function values(fn: () => Tensor): Promise<Float32Array> {
-  const t = noGrad(() => tidy(fn));
-  try {
-    return (await t.data()) as Float32Array;
-  } finally {
-    t.dispose();
-  }
-}
-
-/** last_hidden_state of a BERT forward on the fixture inputs. */
+/** last_hidden_state of a BERT forward on the fixture inputs (no grad), read back to the host. */
 export function bertHidden(model: BertModel, inputs: MiniLMInputs, withMask = true): Promise<Float32Array> {
-  return values(() => model.forward({
+  return readNoGrad(() => model.forward({
     inputIds: ids(inputs.input_ids),
     attentionMask: withMask ? ids(inputs.attention_mask) : undefined,
     tokenTypeIds: ids(inputs.token_type_ids),
   }).lastHiddenState);
 }
 
-/** max |a − b| (lengths must agree). */
-export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`maxAbsDiff: ${a.length} vs ${b.length} elements`);
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
-  return Number.isNaN(m) ? Infinity : m;
-}
-
 /** The values of a fixture tensor by name. */
 export async function expectedOf(file: Map<string, Tensor>, key: string): Promise<Float32Array> {
   const t = file.get(key);
   if (!t) throw new Error(`fixture tensor '${key}' missing; have ${[...file.keys()].join(', ')}`);
-  return (await t.data()) as Float32Array;
+  return Float32Array.from(await t.data());
 }
 
 /** A small random BERT (hidden 32, 3 layers, 4 heads), seeded, eval mode, with the adapter API. */

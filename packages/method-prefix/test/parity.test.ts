@@ -9,12 +9,11 @@ import {
   HfTokenizer, Stack, causalLMFromBase, generate, loadSafetensors, type BertModel, type AdapterModelApi, type LlamaModel, type Tensor,
 } from '@adapterkit/core';
 import { ejectPrefixTuning, setPromptTuningTokenizer } from '../src/index.js';
-import {
-  FIXTURES, MINILM_DIR, TOL, bertHidden, expectedOf, ids, loadLlama, loadMiniLM, maxAbsDiff, minilmInputs, readJson, values,
-} from './helpers.js';
+import { MINILM_DIR, TOL, ids, loadMiniLM, maxAbsDiffHost, readJson, readNoGrad, reporter } from '@adapterkit/test-utils';
+import { FIXTURES, bertHidden, expectedOf, loadLlama, minilmInputs } from './helpers.js';
 
-const measured: Record<string, number> = {};
-afterAll(() => console.log('method-prefix parity, max |Δ|:', measured));
+const measured = reporter('method-prefix parity, max |Δ|');
+afterAll(() => measured.print());
 const MINILM_FX = new URL('minilm/', FIXTURES);
 const ADAPTERS = ['prefix', 'prefix_flat', 'prefix_leave', 'prefix_gating', 'prompt', 'prompt_bos'];
 
@@ -24,7 +23,7 @@ describe('MiniLM: Python-saved prefix and prompt tuning', () => {
   const inputs = minilmInputs();
 
   beforeAll(async () => {
-    model = await loadMiniLM();
+    model = await loadMiniLM({ pooler: false });
     expected = await loadSafetensors(new URL('expected.safetensors', MINILM_FX));
     for (const name of ADAPTERS) expect(await model.loadAdapter(new URL(`${name}/`, MINILM_FX).pathname)).toBe(name);
   });
@@ -36,8 +35,8 @@ describe('MiniLM: Python-saved prefix and prompt tuning', () => {
   it('matches the base model with no active adapter (exactly the model without adapters)', async () => {
     model.setActiveAdapters(null);
     const got = await bertHidden(model, inputs);
-    const d = maxAbsDiff(got, await expectedOf(expected, 'base.last_hidden_state'));
-    measured.base = d;
+    const d = maxAbsDiffHost(got, await expectedOf(expected, 'base.last_hidden_state'));
+    measured.record('base', d);
     expect(d).toBeLessThanOrEqual(TOL);
   });
 
@@ -50,8 +49,8 @@ describe('MiniLM: Python-saved prefix and prompt tuning', () => {
     model.setActiveAdapters(setup());
     const got = await bertHidden(model, inputs);
     const want = await expectedOf(expected, `${name}.last_hidden_state`);
-    const d = maxAbsDiff(got, want);
-    measured[name] = d;
+    const d = maxAbsDiffHost(got, want);
+    measured.record(name, d);
     expect(d).toBeLessThanOrEqual(TOL);
     model.setActiveAdapters(null);
   });
@@ -61,13 +60,13 @@ describe('MiniLM: Python-saved prefix and prompt tuning', () => {
     const before = await bertHidden(model, inputs);
     ejectPrefixTuning(model, 'prefix');
     const after = await bertHidden(model, inputs);
-    const d = maxAbsDiff(before, after);
-    measured.eject = d;
+    const d = maxAbsDiffHost(before, after);
+    measured.record('eject', d);
     expect(d).toBeLessThanOrEqual(1e-5);
     expect(model.adapterHost.configs.get('prefix')!.toDict().flat).toBe(true);
     const names = model.adapterHost.adapterParameters('prefix').map(([k]) => k);
     expect(names).toEqual(['prefix_tuning.prefix_tunings.prefix.self_prefix.control_trans']);
-    expect(maxAbsDiff(after, await expectedOf(expected, 'prefix.last_hidden_state'))).toBeLessThanOrEqual(TOL);
+    expect(maxAbsDiffHost(after, await expectedOf(expected, 'prefix.last_hidden_state'))).toBeLessThanOrEqual(TOL);
     model.setActiveAdapters(null);
   });
 
@@ -80,7 +79,7 @@ describe('MiniLM: Python-saved prefix and prompt tuning', () => {
       setPromptTuningTokenizer(model, source);
       model.addAdapter('from_string', config, { overwriteOk: true });
       const got = await model.adapterHost.adapterParameters('from_string')[0]![1].data();
-      expect(maxAbsDiff(got, want)).toBe(0);
+      expect(maxAbsDiffHost(got, want)).toBe(0);
     }
     model.deleteAdapter('from_string');
     setPromptTuningTokenizer(model, null);
@@ -114,7 +113,7 @@ describe('tiny Llama (GQA): Python-saved prefix tuning (with the per-layer pool 
     for (const t of expected.values()) t.dispose();
   });
 
-  const hidden = (): Promise<Float32Array> => values(() => model.forward({
+  const hidden = (): Promise<Float32Array> => readNoGrad(() => model.forward({
     inputIds: ids(kase.input_ids), attentionMask: ids(kase.attention_mask), positionIds: ids(kase.position_ids),
   }).lastHiddenState);
 
@@ -124,8 +123,8 @@ describe('tiny Llama (GQA): Python-saved prefix tuning (with the per-layer pool 
     expect(w.shape).toEqual([2 * 2 * 2 * 8, 16]); // layers · (key, value) · KV heads · head size
     for (const setup of [null, 'prefix', 'prefix_gen']) {
       model.setActiveAdapters(setup);
-      const d = maxAbsDiff(await hidden(), await expectedOf(expected, `${setup ?? 'base'}.last_hidden_state`));
-      measured[`llama_${setup ?? 'base'}`] = d;
+      const d = maxAbsDiffHost(await hidden(), await expectedOf(expected, `${setup ?? 'base'}.last_hidden_state`));
+      measured.record(`llama_${setup ?? 'base'}`, d);
       expect(d).toBeLessThanOrEqual(TOL);
     }
   });

@@ -3,11 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   AdamW, Parallel, Stack, backward, causalLMFromBase, generate, liveTensors, mean, noGrad, ones, randn, square, tidy, zeros, type BertModel,
 } from '@adapterkit/core';
+import { ids, maxAbsDiffHost, readF32, readNoGrad } from '@adapterkit/test-utils';
 import { PrefixTuningLayer, prefixPoolOf } from '../src/index.js';
-import { TINY_IDS, TINY_MASK, ids, maxAbsDiff, randomizeAdapter, tinyBert, tinyLlama, values } from './helpers.js';
+import { TINY_IDS, TINY_MASK, randomizeAdapter, tinyBert, tinyLlama } from './helpers.js';
 
 const forwardBert = (model: BertModel, mask = true): Promise<Float32Array> =>
-  values(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: mask ? ids(TINY_MASK) : undefined }).lastHiddenState);
+  readNoGrad(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: mask ? ids(TINY_MASK) : undefined }).lastHiddenState);
 
 describe('prefix tuning on BERT', () => {
   it('changes nothing while no prefix adapter is active (bitwise equal to the model without adapters)', async () => {
@@ -17,12 +18,12 @@ describe('prefix tuning on BERT', () => {
     model.addAdapter('p', 'prefix_tuning[prefix_length=4, bottleneck_size=8]');
     model.addAdapter('q', 'prompt_tuning[prompt_length=2]');
     randomizeAdapter(model.adapterHost, 'p', 1);
-    expect(maxAbsDiff(await forwardBert(model), want)).toBe(0);
+    expect(maxAbsDiffHost(await forwardBert(model), want)).toBe(0);
     // A setup without prefix adapters leaves attention alone (the prompt acts at the embeddings only).
     model.setActiveAdapters('p');
-    expect(maxAbsDiff(await forwardBert(model), want)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiffHost(await forwardBert(model), want)).toBeGreaterThan(1e-3);
     model.setActiveAdapters(null);
-    expect(maxAbsDiff(await forwardBert(model), want)).toBe(0);
+    expect(maxAbsDiffHost(await forwardBert(model), want)).toBe(0);
     plain.dispose();
     model.dispose();
   });
@@ -53,16 +54,16 @@ describe('prefix tuning on BERT', () => {
     const model = tinyBert();
     model.addAdapter('p', 'prefix_tuning_flat[prefix_length=3]', { setActive: true });
     randomizeAdapter(model.adapterHost, 'p', 2);
-    const noMask = await values(() => model.forward({ inputIds: ids([TINY_IDS[0]!]) }).lastHiddenState);
-    const ones = await values(() => model.forward({ inputIds: ids([TINY_IDS[0]!]), attentionMask: ids([[1, 1, 1, 1, 1, 1]]) }).lastHiddenState);
-    expect(maxAbsDiff(noMask, ones)).toBeLessThan(1e-6);
+    const noMask = await readNoGrad(() => model.forward({ inputIds: ids([TINY_IDS[0]!]) }).lastHiddenState);
+    const ones = await readNoGrad(() => model.forward({ inputIds: ids([TINY_IDS[0]!]), attentionMask: ids([[1, 1, 1, 1, 1, 1]]) }).lastHiddenState);
+    expect(maxAbsDiffHost(noMask, ones)).toBeLessThan(1e-6);
     // Row 0 of the padded batch equals row 0 alone: the prefix is per row, the mask keeps padding out.
     const batch = await forwardBert(model);
-    expect(maxAbsDiff(batch.subarray(0, noMask.length), noMask)).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(batch.subarray(0, noMask.length), noMask)).toBeLessThan(1e-5);
     model.dispose();
   });
 
-  it('trainAdapter trains only the prefix parameters (gates included); the base gets no gradient', () => {
+  it('trainAdapter trains only the prefix parameters (gates included); the base gets no gradient', async () => {
     const model = tinyBert();
     model.addAdapter('p', 'prefix_tuning[prefix_length=4, bottleneck_size=8, use_gating=True]');
     model.addAdapter('other', 'prefix_tuning_flat[prefix_length=2]');
@@ -70,7 +71,7 @@ describe('prefix tuning on BERT', () => {
     const trainable = model.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k);
     expect(trainable.sort()).toEqual(model.adapterHost.adapterParameters('p').map(([k]) => k).sort());
     const params = model.adapterHost.adapterParameters('p').map(([, p]) => p);
-    const before = params.map((p) => p.dataSync().slice());
+    const before = await Promise.all(params.map(readF32));
     const opt = new AdamW(params, { lr: 1e-2 });
     tidy(() => {
       const out = model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState;
@@ -82,7 +83,8 @@ describe('prefix tuning on BERT', () => {
     }
     opt.step();
     opt.zeroGrad();
-    params.forEach((p, i) => expect(maxAbsDiff(p.dataSync(), before[i]!), p.name).toBeGreaterThan(0));
+    const after = await Promise.all(params.map(readF32));
+    params.forEach((p, i) => expect(maxAbsDiffHost(after[i]!, before[i]!), p.name).toBeGreaterThan(0));
     model.dispose();
   });
 
@@ -92,15 +94,15 @@ describe('prefix tuning on BERT', () => {
     randomizeAdapter(model.adapterHost, 'p', 3);
     const evalA = await forwardBert(model);
     const evalB = await forwardBert(model);
-    expect(maxAbsDiff(evalA, evalB)).toBe(0);
+    expect(maxAbsDiffHost(evalA, evalB)).toBe(0);
     // Only the prefix module in training mode: the base model's own dropout stays off.
     model.train();
     model.embeddings.eval();
     model.encoder.eval();
     const pool = prefixPoolOf(model.adapterHost, false)!;
     expect(pool.prefix_tunings.get('p')!.get('self_prefix')!.dropout.training).toBe(true);
-    const trainOut = await values(() => noGrad(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState));
-    expect(maxAbsDiff(trainOut, evalA)).toBeGreaterThan(1e-3);
+    const trainOut = await readNoGrad(() => noGrad(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState));
+    expect(maxAbsDiffHost(trainOut, evalA)).toBeGreaterThan(1e-3);
     model.eval();
     model.dispose();
   });
@@ -111,13 +113,13 @@ describe('prefix tuning on BERT', () => {
     const live = liveTensors();
     model.addAdapter('p', 'prefix_tuning[prefix_length=4, bottleneck_size=8, use_gating=True]', { setActive: true });
     randomizeAdapter(model.adapterHost, 'p', 4);
-    expect(maxAbsDiff(await forwardBert(model), base)).toBeGreaterThan(1e-3);
+    expect(maxAbsDiffHost(await forwardBert(model), base)).toBeGreaterThan(1e-3);
     model.deleteAdapter('p');
     expect(model.activeAdapters).toBeNull();
     expect(model.adapterHost.adapterParameters('p')).toEqual([]);
     expect(model.namedParameters().filter(([k]) => k.includes('.p.'))).toEqual([]);
     expect(liveTensors()).toBe(live);
-    expect(maxAbsDiff(await forwardBert(model), base)).toBe(0);
+    expect(maxAbsDiffHost(await forwardBert(model), base)).toBe(0);
     model.addAdapter('p', 'prefix_tuning_flat[prefix_length=2]', { setActive: true });
     expect(model.adapterHost.adapterParameters('p').map(([k]) => k)).toEqual(['prefix_tuning.prefix_tunings.p.self_prefix.control_trans']);
     model.dispose();
@@ -167,7 +169,7 @@ describe('prefix tuning on BERT', () => {
         }
       }
       const tail = Array.from({ length: 4 * 5 * 8 }, (_, i) => k[(Math.floor(i / 40) * 10 + 5 + Math.floor((i % 40) / 8)) * 8 + (i % 8)]!);
-      expect(maxAbsDiff(tail, await key.data())).toBe(0);
+      expect(maxAbsDiffHost(tail, await key.data())).toBe(0);
       for (const t of [out.key, out.value, out.mask!, mask]) t.dispose();
     }
     model.dispose();
@@ -185,7 +187,7 @@ describe('prefix tuning on BERT', () => {
 
 describe('prefix tuning on Llama (GQA, u8 keep-mask)', () => {
   const run = (model: ReturnType<typeof tinyLlama>, rows: number[][], mask?: number[][]): Promise<Float32Array> =>
-    values(() => model.forward({ inputIds: ids(rows), attentionMask: mask ? ids(mask) : undefined }).lastHiddenState);
+    readNoGrad(() => model.forward({ inputIds: ids(rows), attentionMask: mask ? ids(mask) : undefined }).lastHiddenState);
 
   it('sizes the prefix by the KV heads and handles the [1, 1, Lq, Lk] and [B, 1, Lq, Lk] masks', async () => {
     const model = tinyLlama();
@@ -195,7 +197,7 @@ describe('prefix tuning on Llama (GQA, u8 keep-mask)', () => {
     expect(w.shape).toEqual([2 * 2 * 2 * 8, 8]);
     const alone = await run(model, [[1, 7, 9, 11]]);
     const padded = await run(model, [[1, 7, 9, 11], [0, 0, 1, 5]], [[1, 1, 1, 1], [0, 0, 1, 1]]);
-    expect(maxAbsDiff(padded.subarray(0, alone.length), alone)).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(padded.subarray(0, alone.length), alone)).toBeLessThan(1e-5);
     model.dispose();
   });
 
@@ -205,11 +207,11 @@ describe('prefix tuning on Llama (GQA, u8 keep-mask)', () => {
     randomizeAdapter(model.adapterHost, 'p', 6);
     const full = await run(model, [[1, 7, 9, 11, 4]]);
     const cache = model.createCache();
-    await values(() => model.forward({ inputIds: ids([[1, 7, 9, 11]]), cache }).lastHiddenState);
+    await readNoGrad(() => model.forward({ inputIds: ids([[1, 7, 9, 11]]), cache }).lastHiddenState);
     expect(cache.length).toBe(4);
-    const last = await values(() => model.forward({ inputIds: ids([[4]]), cache }).lastHiddenState);
+    const last = await readNoGrad(() => model.forward({ inputIds: ids([[4]]), cache }).lastHiddenState);
     expect(cache.length).toBe(5);
-    expect(maxAbsDiff(last, full.subarray(4 * 32))).toBeLessThan(1e-5);
+    expect(maxAbsDiffHost(last, full.subarray(4 * 32))).toBeLessThan(1e-5);
     cache.dispose();
     model.dispose();
   });

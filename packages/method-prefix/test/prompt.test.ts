@@ -1,18 +1,19 @@
 /** Prompt tuning semantics on a small random BERT: insertion, masks, first-adapter rule, init. */
 import { describe, expect, it } from 'vitest';
 import { ForwardContext, Stack, backward, mean, noGrad, tidy } from '@adapterkit/core';
+import { ids, maxAbsDiffHost, readNoGrad } from '@adapterkit/test-utils';
 import { PROMPT_TOKENS_LENGTH, setPromptTuningTokenizer } from '../src/index.js';
-import { TINY_IDS, TINY_MASK, ids, maxAbsDiff, randomizeAdapter, tinyBert, values } from './helpers.js';
+import { TINY_IDS, TINY_MASK, randomizeAdapter, tinyBert } from './helpers.js';
 
 describe('prompt tuning on BERT', () => {
   it('lengthens the sequence by prompt_length and leaves padding masked', async () => {
     const model = tinyBert();
     model.addAdapter('q', 'prompt_tuning[prompt_length=3]', { setActive: true });
-    const out = await values(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState);
+    const out = await readNoGrad(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState);
     expect(out.length).toBe(2 * (6 + 3) * 32);
     // Row 1 alone (without its padding) gives the same real-token outputs: the prepended mask entries are "attend".
-    const alone = await values(() => model.forward({ inputIds: ids([TINY_IDS[1]!.slice(0, 3)]) }).lastHiddenState);
-    expect(maxAbsDiff(out.subarray(9 * 32, 9 * 32 + 6 * 32), alone)).toBeLessThan(1e-5);
+    const alone = await readNoGrad(() => model.forward({ inputIds: ids([TINY_IDS[1]!.slice(0, 3)]) }).lastHiddenState);
+    expect(maxAbsDiffHost(out.subarray(9 * 32, 9 * 32 + 6 * 32), alone)).toBeLessThan(1e-5);
     model.dispose();
   });
 
@@ -22,15 +23,15 @@ describe('prompt tuning on BERT', () => {
     model.addAdapter('bos', 'prompt_tuning[prompt_length=2, init_weights_seed=7, combine="prefix_after_bos"]');
     const embedded = (name: string): Promise<Float32Array> => {
       model.setActiveAdapters(name);
-      return values(() => model.forward({ inputIds: ids([[5, 6, 7]]), outputHiddenStates: true }).hiddenStates![0]!);
+      return readNoGrad(() => model.forward({ inputIds: ids([[5, 6, 7]]), outputHiddenStates: true }).hiddenStates![0]!);
     };
     const pre = await embedded('pre');
     const bos = await embedded('bos');
     const h = 32;
     // pre: [P0, P1, x0, x1, x2]; bos: [x0, P0, P1, x1, x2] (same seed: same prompt rows).
-    expect(maxAbsDiff(bos.subarray(0, h), pre.subarray(2 * h, 3 * h))).toBe(0);
-    expect(maxAbsDiff(bos.subarray(h, 3 * h), pre.subarray(0, 2 * h))).toBe(0);
-    expect(maxAbsDiff(bos.subarray(3 * h), pre.subarray(3 * h))).toBe(0);
+    expect(maxAbsDiffHost(bos.subarray(0, h), pre.subarray(2 * h, 3 * h))).toBe(0);
+    expect(maxAbsDiffHost(bos.subarray(h, 3 * h), pre.subarray(0, 2 * h))).toBe(0);
+    expect(maxAbsDiffHost(bos.subarray(3 * h), pre.subarray(3 * h))).toBe(0);
     model.dispose();
   });
 
@@ -39,7 +40,7 @@ describe('prompt tuning on BERT', () => {
     model.addAdapter('q', 'prompt_tuning[prompt_length=2]');
     model.addAdapter('p', 'prefix_tuning_flat[prefix_length=2]');
     randomizeAdapter(model.adapterHost, 'p', 1);
-    const run = (): Promise<Float32Array> => values(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState);
+    const run = (): Promise<Float32Array> => readNoGrad(() => model.forward({ inputIds: ids(TINY_IDS), attentionMask: ids(TINY_MASK) }).lastHiddenState);
     model.setActiveAdapters(new Stack('p', 'q'));
     expect((await run()).length).toBe(2 * 6 * 32);
     model.setActiveAdapters(new Stack('q', 'p'));
@@ -75,7 +76,7 @@ describe('prompt tuning on BERT', () => {
     model.addAdapter('b', 'prompt_tuning[init_weights_seed=3]');
     const w = (n: string): Promise<Float32Array> => model.adapterHost.adapterParameters(n)[0]![1].data() as Promise<Float32Array>;
     const a = await w('a');
-    expect(maxAbsDiff(a, await w('b'))).toBe(0);
+    expect(maxAbsDiffHost(a, await w('b'))).toBe(0);
     expect(Math.max(...a.map(Math.abs))).toBeLessThanOrEqual(0.5);
     expect(Math.max(...a.map(Math.abs))).toBeGreaterThan(0.4);
     expect(() => model.addAdapter('s', 'prompt_tuning[prompt_init="from_string", prompt_init_text="hi"]')).toThrow(/needs a tokenizer or token ids/);
@@ -85,7 +86,7 @@ describe('prompt tuning on BERT', () => {
     const s = await w('s');
     const emb = await model.embeddings.wordEmbeddings.weight.data();
     const rows = [97, 98, 97, 98, 97].map((c) => c % 99);
-    rows.forEach((r, i) => expect(maxAbsDiff(s.subarray(i * 32, (i + 1) * 32), emb.subarray(r * 32, (r + 1) * 32))).toBe(0));
+    rows.forEach((r, i) => expect(maxAbsDiffHost(s.subarray(i * 32, (i + 1) * 32), emb.subarray(r * 32, (r + 1) * 32))).toBe(0));
     model.dispose();
   });
 });
