@@ -14,5 +14,6 @@ export {
   type WebGpuBackendOptions,
 } from './backend.js';
 export { webGpuKernels, registerWebGpuKernels } from './kernels/index.js';
+export { matmulDesign, type MatmulDesign } from './kernels/matmul.js';
 export { getGpu } from './device.js';
 export { Params, header, loadFns, storeFns, grid, ENTRY_1D, MATH_WGSL, WG, type Access, type BindingDecl } from './shader.js';
