@@ -34,7 +34,7 @@ export { LlamaSpmTokenizer, LLAMA_TOKEN_TYPE, type LlamaSpmVocab } from './token
 export * from './adapters/index.js';
 export * from './heads/index.js';
 export { AdapterModel, HeadDict, type AdapterModelInputs, type AdapterModelOutput, type AddHeadOptions, type ClassificationHeadOptions, type TaggingHeadOptions, type MultipleChoiceHeadOptions, type QAHeadOptions, type LMHeadOptions, type CausalLMHeadOptions, type IdToLabel } from './models/adapter-model.js';
-export { AutoAdapterModel, type FromPretrainedOptions, type LoadReport, type PretrainedAdapterModel } from './models/auto.js';
+export { AutoAdapterModel, type FromPretrainedOptions, type LoadReport, type PretrainedAdapterModel, type PretrainedFiles } from './models/auto.js';
 export { readConfigJson, planWeightMapping, renameLegacyKey, type WeightMappingPlan, type IgnoredKey } from './models/config-loader.js';
 export { HfTokenizer, type TokenizerEncoding, type HfEncodeOptions, type HfBatchEncodeOptions, type HfDecodeOptions, type BatchEncoding, type TextInput, type TruncationStrategy } from './tokenizers/hf-tokenizer.js';
 

@@ -7,7 +7,7 @@ import {
   type LoadedSetup, type SaveFusionOptions, type SaveSetupOptions, type TrainFusionOptions,
 } from './composition-plugin.js';
 import { AdapterHost, type AddAdapterOptions, type AdapterModelInfo } from './host.js';
-import { loadAdapter, saveAdapter, saveAllAdapters, type LoadAdapterOptions, type SaveAdapterOptions } from './save-load.js';
+import { adapterFiles, loadAdapter, saveAdapter, saveAllAdapters, type LoadAdapterOptions, type SaveAdapterOptions } from './save-load.js';
 import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from './summary.js';
 
 /** The adapter methods a model gains from `initAdapters` (camelCase versions of the Python API). */
@@ -24,6 +24,8 @@ export interface AdapterModelApi {
   /** Undoes merges (all, or only adapter `name`'s). */
   resetAdapter(name?: string): void;
   saveAdapter(dir: string, name: string, opts?: SaveAdapterOptions): Promise<void>;
+  /** The files `saveAdapter` writes, in memory (file name → bytes); browser-safe. */
+  adapterFiles(name: string, opts?: SaveAdapterOptions): Promise<Map<string, Uint8Array>>;
   loadAdapter(dir: string, opts?: LoadAdapterOptions): Promise<string>;
   saveAllAdapters(dir: string, opts?: SaveAdapterOptions): Promise<void>;
   /** Table of adapters (name, architecture, #params, % of base, active, train); `asRows` gives the data. */
@@ -83,6 +85,7 @@ export function adapterApi(host: AdapterHost): AdapterModelApi {
     mergeAdapter: (name) => host.mergeAdapter(name),
     resetAdapter: (name) => host.resetAdapter(name),
     saveAdapter: (dir, name, opts) => saveAdapter(host, dir, name, opts),
+    adapterFiles: (name, opts) => adapterFiles(host, name, opts),
     loadAdapter: (dir, opts) => loadAdapter(host, dir, opts),
     saveAllAdapters: (dir, opts) => saveAllAdapters(host, dir, opts),
     adapterSummary: () => formatAdapterSummary(adapterSummaryRows(host)),

@@ -16,11 +16,24 @@ export const ADAPTER_FILES = {
 /** Version written into saved configs. Python treats any version not starting with 'adapters.' as current. */
 export const SAVED_VERSION = 'adapterkit.0.1.0';
 
+/** JSON bytes (UTF-8) as Python's json.dump(indent=2, sort_keys=True) writes them; `floatFields` print as floats (1.0). */
+export function pythonJsonBytes(value: ConfigValue, floatFields = new Set<string>()): Uint8Array {
+  return new TextEncoder().encode(pythonJsonDumps(value, floatFields, undefined, 2));
+}
+
 /** Writes JSON as Python's json.dump(indent=2, sort_keys=True), atomically. */
 export async function writeJsonAtomic(path: string, value: ConfigValue, floatFields = new Set<string>()): Promise<void> {
-  const text = pythonJsonDumps(value, floatFields, undefined, 2);
-  const bytes = new TextEncoder().encode(text);
+  const bytes = pythonJsonBytes(value, floatFields);
   await writeFileAtomic(path, (fh) => writeAll(fh, bytes, 0));
+}
+
+/**
+ * Writes in-memory files (file name → bytes, as `adapterFiles` returns them)
+ * into `dir`, creating it if needed; each file atomically, in the map's order.
+ */
+export async function writeFilesAtomic(dir: string, files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+  await ensureDir(dir);
+  for (const [name, bytes] of files) await writeFileAtomic(await joinPath(dir, name), (fh) => writeAll(fh, bytes, 0));
 }
 
 /** Reads a JSON file; the error names the file. */

@@ -1,11 +1,11 @@
-import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
+import { loadSafetensors, serializeSafetensors } from '../io/safetensors-file.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { ShapeError, formatShape } from '../errors.js';
 import { cast } from '../ops/cast.js';
 import { shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { AdapterConfig, ConfigUnion, loadAdapterConfig, type ConfigFields, type ConfigValue } from './config.js';
-import { ADAPTER_FILES, SAVED_VERSION, ensureDir, fileExists, joinPath, readJson, writeJsonAtomic } from './files.js';
+import { ADAPTER_FILES, SAVED_VERSION, fileExists, joinPath, pythonJsonBytes, readJson, writeFilesAtomic } from './files.js';
 import type { AdapterHost } from './host.js';
 
 export interface SaveAdapterOptions {
@@ -44,8 +44,28 @@ function floatFieldsOf(config: AdapterConfig | ConfigUnion): Set<string> {
   return config instanceof ConfigUnion ? new Set(config.configs.flatMap((c) => [...c.floatFields()])) : config.floatFields();
 }
 
-/** Saves one adapter in the Python layout: adapter_config.json + adapter.safetensors (atomic writes). */
-export async function saveAdapter(host: AdapterHost, dir: string, name: string, opts: SaveAdapterOptions = {}): Promise<void> {
+/**
+ * The files of one adapter in the Python `adapters` layout, in memory:
+ * file name → bytes. Works anywhere, browsers included (no file system);
+ * `saveAdapter` writes exactly these bytes.
+ *
+ * - `adapter.safetensors`: the adapter's weights under their full parameter
+ *   names, in the reference safetensors layout (backend tensors are read
+ *   back, so this is async);
+ * - `adapter_config.json`: `{config, hidden_size, model_class, model_name,
+ *   model_type, name, version, ...metaDict}` as Python's
+ *   `json.dump(indent=2, sort_keys=True)` writes it.
+ *
+ * The weights come first in the map, so writers that follow its order write
+ * the config last. Methods' `beforeSave`/`afterSave` hooks run around it.
+ * Throws for an unknown name or an adapter without weights.
+ *
+ * ```ts
+ * const files = await adapterFiles(model.adapterHost, 'sst2');
+ * files.get('adapter_config.json'); // Uint8Array
+ * ```
+ */
+export async function adapterFiles(host: AdapterHost, name: string, opts: SaveAdapterOptions = {}): Promise<Map<string, Uint8Array>> {
   buildFullConfig(host, name, opts.metaDict); // fails early for unknown names
   const methods = host.methodsOf(name).map(({ method }) => method);
   // beforeSave may change the adapter (and its config), so both are read after it.
@@ -54,12 +74,18 @@ export async function saveAdapter(host: AdapterHost, dir: string, name: string, 
     const full = buildFullConfig(host, name, opts.metaDict);
     const weights = new Map<string, Tensor>(host.adapterParameters(name));
     if (weights.size === 0) throw new Error(`saveAdapter: adapter '${name}' has no weights in this model`);
-    await ensureDir(dir);
-    await saveSafetensors(await joinPath(dir, ADAPTER_FILES.weights), weights);
-    await writeJsonAtomic(await joinPath(dir, ADAPTER_FILES.config), full, floatFieldsOf(host.configs.get(name)!));
+    return new Map([
+      [ADAPTER_FILES.weights, await serializeSafetensors(weights)],
+      [ADAPTER_FILES.config, pythonJsonBytes(full, floatFieldsOf(host.configs.get(name)!))],
+    ]);
   } finally {
     for (const method of methods) method.afterSave?.(host, name);
   }
+}
+
+/** Saves one adapter in the Python layout: adapter_config.json + adapter.safetensors (atomic writes; the bytes of `adapterFiles`). */
+export async function saveAdapter(host: AdapterHost, dir: string, name: string, opts: SaveAdapterOptions = {}): Promise<void> {
+  await writeFilesAtomic(dir, await adapterFiles(host, name, opts));
 }
 
 /** Legacy fixes Python applies to saved configs (loading.py): activation renames, LoRA alpha for old versions. */

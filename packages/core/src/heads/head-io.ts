@@ -1,5 +1,6 @@
 import type { Tensor } from '../tensor/tensor.js';
-import { loadSafetensors, saveSafetensors } from '../io/safetensors-file.js';
+import { loadSafetensors, serializeSafetensors } from '../io/safetensors-file.js';
+import { writeFilesAtomic } from '../adapters/files.js';
 import type { AdapterModel, IdToLabel } from '../models/adapter-model.js';
 import { label2IdFromId2Label } from './config.js';
 import { HEAD_CONFIG_NAME, HEAD_TORCH_WEIGHTS_NAME, HEAD_WEIGHTS_NAME, pythonJson } from './head-files.js';
@@ -46,18 +47,23 @@ async function isFile(p: string): Promise<boolean> {
 }
 
 /**
- * Writes head `name` to `dir` (created if needed): head_config.json as
- * Python writes it, and model_head.safetensors with the head's weights under
- * their full names (`heads.<name>.…`; a tied decoder weight is included, as
- * Python's state-dict filter includes it).
+ * The files of head `name` in the Python layout, in memory: file name →
+ * bytes. `head_config.json` as Python writes it, and `model_head.safetensors`
+ * with the head's weights under their full names (`heads.<name>.…`; a tied
+ * decoder weight is included, as Python's state-dict filter includes it).
+ * Works anywhere, browsers included; `saveHead` writes exactly these bytes.
  */
+export async function headFiles(model: AdapterModel, name: string): Promise<Map<string, Uint8Array>> {
+  const config = new TextEncoder().encode(pythonJson(model.headConfigFile(name)));
+  return new Map([
+    [HEAD_CONFIG_NAME, config],
+    [HEAD_WEIGHTS_NAME, await serializeSafetensors(model.headStateDict(name))],
+  ]);
+}
+
+/** Writes head `name` to `dir` (created if needed): the files of `headFiles`, each atomically. */
 export async function saveHead(model: AdapterModel, dir: string, name: string): Promise<void> {
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const { join } = await import('node:path');
-  const file = model.headConfigFile(name);
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, HEAD_CONFIG_NAME), pythonJson(file), 'utf8');
-  await saveSafetensors(join(dir, HEAD_WEIGHTS_NAME), model.headStateDict(name));
+  await writeFilesAtomic(dir, await headFiles(model, name));
 }
 
 /**

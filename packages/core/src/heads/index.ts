@@ -26,4 +26,4 @@ export {
   adapterModelClassName,
   type HeadConfigFile,
 } from './head-files.js';
-export { saveHead, loadHead, type LoadHeadOptions } from './head-io.js';
+export { headFiles, saveHead, loadHead, type LoadHeadOptions } from './head-io.js';

@@ -16,7 +16,7 @@ import { ClassificationHead } from '../heads/classification.js';
 import { label2IdFromId2Label, type HeadConfig } from '../heads/config.js';
 import { createHead } from '../heads/factory.js';
 import { adapterModelClassName, buildHeadConfigFile, type HeadConfigFile } from '../heads/head-files.js';
-import { loadHead, saveHead, type LoadHeadOptions } from '../heads/head-io.js';
+import { headFiles, loadHead, saveHead, type LoadHeadOptions } from '../heads/head-io.js';
 import { CausalLMHead, MaskedLMHead, type LMHeadBuildOptions } from '../heads/language-modeling.js';
 import { MultipleChoiceHead } from '../heads/multiple-choice.js';
 import type { PredictionHead } from '../heads/prediction-head.js';
@@ -33,10 +33,10 @@ import {
   type LoadedSetup, type SaveFusionOptions, type SaveSetupOptions, type TrainFusionOptions,
 } from '../adapters/composition-plugin.js';
 import type { AdapterConfigLike } from '../adapters/config.js';
-import { ADAPTER_FILES, fileExists, joinPath } from '../adapters/files.js';
+import { ADAPTER_FILES, fileExists, joinPath, writeFilesAtomic } from '../adapters/files.js';
 import { AdapterHost, type AddAdapterOptions } from '../adapters/host.js';
 import { LmHeadSite, type AnySite, type SiteOwner } from '../adapters/sites.js';
-import { loadAdapter, saveAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from '../adapters/save-load.js';
+import { adapterFiles, loadAdapter, type LoadAdapterOptions, type SaveAdapterOptions } from '../adapters/save-load.js';
 import { adapterSummaryRows, formatAdapterSummary, type AdapterSummaryRow } from '../adapters/summary.js';
 
 /** Head types each architecture supports (Python `XxxAdapterModel.head_types`); other model types allow all. */
@@ -294,10 +294,22 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
     this.adapterHost.resetAdapter(name);
   }
 
-  /** Saves an adapter (and, with `withHead`, the head of the same name) in the Python layout. */
+  /**
+   * The files `saveAdapter(dir, name, opts)` writes, in memory (file name →
+   * bytes; no file system, so it works in browsers): adapter.safetensors and
+   * adapter_config.json, then — unless `withHead` is false — head_config.json
+   * and model_head.safetensors of the head of the same name, when there is
+   * one. Python's `load_adapter(dir)` reads them from one folder.
+   */
+  async adapterFiles(name: string, opts: SaveAdapterOptions & { withHead?: boolean } = {}): Promise<Map<string, Uint8Array>> {
+    const files = await adapterFiles(this.adapterHost, name, opts);
+    if (opts.withHead !== false && this.headDict.has(name)) for (const [file, bytes] of await headFiles(this, name)) files.set(file, bytes);
+    return files;
+  }
+
+  /** Saves an adapter (and, with `withHead`, the head of the same name) in the Python layout: the files of `adapterFiles`. */
   async saveAdapter(dir: string, name: string, opts: SaveAdapterOptions & { withHead?: boolean } = {}): Promise<void> {
-    await saveAdapter(this.adapterHost, dir, name, opts);
-    if (opts.withHead !== false && this.headDict.has(name)) await this.saveHead(dir, name);
+    await writeFilesAtomic(dir, await this.adapterFiles(name, opts));
   }
 
   /** Loads an adapter (and its head when the folder has one and `withHead`); returns its name. */

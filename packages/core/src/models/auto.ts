@@ -1,4 +1,5 @@
 import { getBackend, setBackend } from '../backend/registry.js';
+import { loadSafetensorsFromBuffer } from '../io/safetensors-file.js';
 import { loadSafetensorsWeights } from '../io/sharded.js';
 import { staticToFlexHead } from '../heads/static-to-flex.js';
 import type { DType } from '../tensor/dtype.js';
@@ -72,9 +73,33 @@ async function registerBuiltInModels(): Promise<void> {
   await Promise.all([import('./bert/index.js'), import('./llama/index.js')]);
 }
 
+/** Where `assemble` gets the checkpoint's pieces: a directory (Node) or bytes in memory (`fromFiles`). */
+interface CheckpointSource {
+  /** Names the checkpoint in messages and in the load report. */
+  name: string;
+  /** Loads every weight as a backend tensor (called once the model is built). */
+  weights(): Promise<Map<string, Tensor>>;
+  /** The tokenizer, or undefined when there is none. */
+  tokenizer(): Promise<HfTokenizer | undefined>;
+}
+
 async function fromDirectory(dir: string, opts: FromPretrainedOptions): Promise<PretrainedAdapterModel> {
-  const warn = opts.onWarning ?? ((m: string) => console.warn(m));
   const raw = await readConfigJson(dir);
+  return assemble(raw, {
+    name: dir,
+    weights: () => loadSafetensorsWeights(dir),
+    async tokenizer() {
+      const { join } = await import('node:path');
+      const tj = join(dir, 'tokenizer.json');
+      return (await fileExists(tj)) ? HfTokenizer.fromFile(tj) : undefined;
+    },
+  }, opts);
+}
+
+/** Builds the model config.json describes and loads the checkpoint's weights (and tokenizer) into it. */
+async function assemble(raw: Record<string, unknown>, source: CheckpointSource, opts: FromPretrainedOptions): Promise<PretrainedAdapterModel> {
+  const dir = source.name;
+  const warn = opts.onWarning ?? ((m: string) => console.warn(m));
   await registerBuiltInModels();
   const modelType = raw.model_type;
   if (typeof modelType !== 'string') {
@@ -103,7 +128,7 @@ async function fromDirectory(dir: string, opts: FromPretrainedOptions): Promise<
       headsCreated.push('default');
     }
 
-    const weights = await loadSafetensorsWeights(dir);
+    const weights = await source.weights();
     try {
       const headState = model.heads.stateDict();
       const baseParams = new Set<Tensor>(base.parameters());
@@ -140,11 +165,7 @@ async function fromDirectory(dir: string, opts: FromPretrainedOptions): Promise<
       disposeAll(weights.values());
     }
     model.nameParameters();
-    if (opts.loadTokenizer ?? true) {
-      const { join } = await import('node:path');
-      const tj = join(dir, 'tokenizer.json');
-      if (await fileExists(tj)) model.tokenizer = await HfTokenizer.fromFile(tj);
-    }
+    if (opts.loadTokenizer ?? true) model.tokenizer = (await source.tokenizer()) ?? model.tokenizer;
     // HF returns pretrained models in eval mode (dropout off).
     model.eval();
     return model as PretrainedAdapterModel;
@@ -182,6 +203,32 @@ async function fromGguf(file: string, opts: FromPretrainedOptions): Promise<Pret
   }
 }
 
+/** A model's files held in memory, e.g. fetched in a browser (see `AutoAdapterModel.fromFiles`). */
+export interface PretrainedFiles {
+  /** config.json: its text, bytes or parsed object. */
+  config: string | Uint8Array | Record<string, unknown>;
+  /** The weights: one safetensors file (model.safetensors; shards are not supported here). */
+  weights: Uint8Array;
+  /** tokenizer.json (text, bytes or object), if the model has one. */
+  tokenizer?: string | Uint8Array | Record<string, unknown>;
+  /** tokenizer_config.json, if any (padding side, model_max_length, …). */
+  tokenizerConfig?: string | Uint8Array | Record<string, unknown>;
+  /** Names the model in messages and the load report, and in saved configs when config.json has no `_name_or_path` (default '<memory>'). */
+  source?: string;
+}
+
+function jsonObject(what: string, v: string | Uint8Array | Record<string, unknown>): Record<string, unknown> {
+  if (typeof v === 'object' && !(v instanceof Uint8Array)) return v;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(typeof v === 'string' ? v : new TextDecoder().decode(v));
+  } catch (e) {
+    throw new Error(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`${what} must hold a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
 /**
  * Loads models by config.json `model_type` (Python `AutoAdapterModel`).
  */
@@ -215,6 +262,39 @@ export const AutoAdapterModel = {
       return await fromDirectory(dirOrFile, opts);
     } catch (e) {
       // Leave the global backend as it was when loading fails.
+      if (opts.backend) setBackend(previous);
+      throw e;
+    }
+  },
+
+  /**
+   * `fromPretrained` for a model whose files are already in memory — in a
+   * browser, fetched bytes — with no file system involved: the same
+   * config parsing, weight-name matching, head conversion and checks.
+   *
+   * ```ts
+   * const bytes = async (f: string) => new Uint8Array(await (await fetch(`/model/${f}`)).arrayBuffer());
+   * const model = await AutoAdapterModel.fromFiles({
+   *   config: await bytes('config.json'), weights: await bytes('model.safetensors'), tokenizer: await bytes('tokenizer.json'),
+   * }, { backend: 'webgpu' });
+   * ```
+   */
+  async fromFiles(files: PretrainedFiles, opts: FromPretrainedOptions = {}): Promise<PretrainedAdapterModel> {
+    const name = files.source ?? '<memory>';
+    const raw = jsonObject(`${name}: config.json`, files.config);
+    const previous = getBackend().name;
+    if (opts.backend) setBackend(opts.backend);
+    try {
+      return await assemble(raw, {
+        name,
+        weights: async () => loadSafetensorsFromBuffer(files.weights, { source: `${name}: weights` }),
+        async tokenizer() {
+          if (files.tokenizer === undefined) return undefined;
+          const cfg = files.tokenizerConfig === undefined ? {} : jsonObject(`${name}: tokenizer_config.json`, files.tokenizerConfig);
+          return new HfTokenizer(jsonObject(`${name}: tokenizer.json`, files.tokenizer), cfg, `${name}: tokenizer.json`);
+        },
+      }, opts);
+    } catch (e) {
       if (opts.backend) setBackend(previous);
       throw e;
     }
