@@ -44,6 +44,8 @@ const suites: Record<string, () => Promise<unknown>> = {
   'train-step-cpu': async () =>
     (await import('./train-step-cpu.js')).benchTrainStep({ threads: num('threads'), rounds: num('rounds'), refSteps: num('ref-steps') }),
   'matmul-webgpu': async () => (await import('./matmul-webgpu.js')).benchMatmulWebGpu({ n: num('n'), rounds: num('rounds') }),
+  'attention-webgpu': async () =>
+    (await import('./attention-webgpu.js')).benchAttentionWebGpu({ rounds: num('rounds'), perTiming: num('per-timing'), cpuRef: num('cpu-ref') !== 0 }),
 };
 
 const wanted = args.filter((a) => !a.startsWith('-'));

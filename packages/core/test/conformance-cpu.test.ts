@@ -84,6 +84,20 @@ registerBackend('cpu-no-half', () => {
 });
 for (const k of kernelsFor('cpu-ref')) registerKernel(k, 'cpu-no-half', getKernel(k, 'cpu-ref'));
 
+/** A backend without the optional 'attention' kernel (its cases must be skipped, not failed). */
+registerBackend('cpu-no-attention', () => cpuBackendNamed('cpu-no-attention'));
+for (const k of kernelsFor('cpu-ref')) if (k !== 'attention') registerKernel(k, 'cpu-no-attention', getKernel(k, 'cpu-ref'));
+
+/** attention that ignores the mask's head stride (reads the mask as if it had one head). */
+const realAttention = getKernel('attention', 'cpu-ref');
+registerBroken('cpu-broken-attention', {
+  attention: (b, args) => {
+    const [q, k, v, m] = args.inputs as [View, View, View, View | undefined];
+    const badMask: View | undefined = m && { ...m, strides: [m.strides[0]!, 0, m.strides[2]!, m.strides[3]!] };
+    realAttention(b, { ...args, inputs: [q, k, v, ...(badMask ? [badMask] : [])] });
+  },
+});
+
 function findCase(kernel: string, namePrefix: string): KernelCase {
   const c = kernelCases('f32').get(kernel)?.find((x) => x.name.startsWith(namePrefix));
   if (!c) throw new Error(`no ${kernel} case starting with '${namePrefix}'`);
@@ -167,6 +181,20 @@ describe('conformance suite: failure detection', () => {
     }
     const i32 = cases.find((c) => c.kernel === 'cast' && c.id.includes('i32 → u8'))!;
     expect((await checkCase(i32, { backend: 'cpu-no-half' })).ok).toBe(true);
+  });
+
+  it('skips the optional attention cases on a backend without the kernel, and catches a wrong one', async () => {
+    const cases = kernelCases('f32').get('attention')!;
+    expect(cases.length).toBeGreaterThan(8);
+    for (const c of cases) {
+      const report = await checkCase(c, { backend: 'cpu-no-attention' });
+      expect(report.skipped, c.id).toBe("backend 'cpu-no-attention' does not register the optional kernel 'attention'");
+    }
+    const full = findCase('attention', 'full mask');
+    expect((await checkCase(full, { backend: 'cpu-ref-2' })).ok).toBe(true);
+    const bad = await checkCase(full, { backend: 'cpu-broken-attention' });
+    expect(bad.ok).toBe(false);
+    expect(bad.message).toContain('output 0 (out)');
   });
 
   it('lists missing kernels', () => {

@@ -239,6 +239,117 @@ describe('scaledDotProductAttention', () => {
   }));
 });
 
+describe('scaledDotProductAttention: fused kernel vs composed ops', () => {
+  /** Forward output and the gradients of Σ out·r for one path (f32, cpu-ref); the mask gets one when float. */
+  function run(path: 'fused' | 'composed', inputs: { q: number[][]; k: number[][]; v: number[][]; mask?: [number[], number[], 'f32' | 'u8'] }, opts: ak.AttentionOptions): Float32Array[] {
+    return tidy(() => {
+      const [q, k, v] = [inputs.q, inputs.k, inputs.v].map(([shape, seed]) => {
+        const n = shape!.reduce((a, b) => a * b, 1);
+        return tensor(randomData(n, seed as unknown as number, -2, 2), shape as unknown as number[], { dtype: 'f32', requiresGrad: true });
+      }) as [Tensor, Tensor, Tensor];
+      let mask: Tensor | undefined;
+      if (inputs.mask) {
+        const [data, shape, dtype] = inputs.mask;
+        mask = dtype === 'u8' ? u8(data, shape) : tensor(data, shape, { dtype: 'f32', requiresGrad: true });
+      }
+      const out = ak.scaledDotProductAttention(q, k, v, { ...opts, mask, path });
+      const r = tensor(randomData(out.size, 991, 0.5, 1.5), out.shape, { dtype: 'f32' });
+      ak.backward(ak.sum(ak.mul(out, r)));
+      const grads = [q, k, v, ...(mask?.dtype === 'f32' ? [mask] : [])].map((t) => {
+        const g = t.grad!.dataSync() as Float32Array;
+        t.grad!.dispose();
+        t.grad = null;
+        return g;
+      });
+      return [out.dataSync() as Float32Array, ...grads];
+    });
+  }
+
+  const s = (shape: number[], seed: number): number[][] => [shape, [seed]] as unknown as number[][];
+  const lowest = -3.4028234663852886e38;
+  const cases: [string, Parameters<typeof run>[1], ak.AttentionOptions][] = [
+    ['plain [2, 3, 5, 8] × [2, 3, 7, 8]', { q: s([2, 3, 5, 8], 1), k: s([2, 3, 7, 8], 2), v: s([2, 3, 7, 6], 3) }, {}],
+    ['additive [B, 1, 1, Lk] mask (BERT) with padding', {
+      q: s([2, 2, 4, 4], 4), k: s([2, 2, 4, 4], 5), v: s([2, 2, 4, 4], 6),
+      mask: [[0, 0, 0, lowest, 0, 0, lowest, lowest], [2, 1, 1, 4], 'f32'],
+    }, {}],
+    ['u8 [B, 1, Lq, Lk] mask (Llama) with a fully masked row', {
+      q: s([2, 2, 3, 4], 7), k: s([2, 2, 3, 4], 8), v: s([2, 2, 3, 4], 9),
+      mask: [[1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1], [2, 1, 3, 3], 'u8'],
+    }, {}],
+    ['causal, Lq < Lk (KV cache)', { q: s([1, 2, 3, 4], 10), k: s([1, 2, 6, 4], 11), v: s([1, 2, 6, 4], 12) }, { causal: true }],
+    ['causal, Lq > Lk (rows without keys)', { q: s([1, 2, 6, 4], 13), k: s([1, 2, 3, 4], 14), v: s([1, 2, 3, 4], 15) }, { causal: true, scale: 0.4 }],
+    ['causal and a float mask with a fully masked row', {
+      q: s([1, 3, 4], 16), k: s([1, 4, 4], 17), v: s([1, 4, 2], 18),
+      mask: [[lowest, lowest, lowest, lowest, ...randomData(8, 19, -1, 0)], [3, 4], 'f32'],
+    }, { causal: true }],
+    ['one shared KV head (multi-query)', { q: s([2, 4, 3, 4], 20), k: s([2, 1, 5, 4], 21), v: s([2, 1, 5, 3], 22) }, {}],
+  ];
+  for (const [name, inputs, opts] of cases) {
+    it(`${name}: outputs and gradients agree within 1e-5`, () => {
+      ak.resetAttentionPathStats();
+      const fused = run('fused', inputs, opts);
+      const composed = run('composed', inputs, opts);
+      expect(ak.attentionPathStats()).toMatchObject({ fused: 1, composed: 1 });
+      const names = ['out', 'dq', 'dk', 'dv', 'dmask'];
+      fused.forEach((f, i) => {
+        try {
+          expectClose(f, composed[i]!);
+        } catch (e) {
+          throw new Error(`${names[i]}: ${(e as Error).message.split('\n')[0]}`);
+        }
+      });
+    });
+  }
+
+  it('counts the path of every call and why calls were composed', () => tidy(() => {
+    ak.resetAttentionPathStats();
+    const q = f32(randomData(8, 30), [1, 2, 4]);
+    ak.scaledDotProductAttention(q, q, q);
+    ak.scaledDotProductAttention(q, q, q, { dropoutP: 0.1, training: false });
+    ak.scaledDotProductAttention(q, q, q, { dropoutP: 0.1 });
+    ak.scaledDotProductAttention(q, q, q, { path: 'composed' });
+    expect(ak.attentionPathStats()).toEqual({
+      fused: 2, composed: 2, composedReasons: { 'attention dropout is active': 1, "path 'composed' requested": 1 },
+    });
+    expect(() => ak.scaledDotProductAttention(q, q, q, { dropoutP: 0.1, path: 'fused' })).toThrow(/path 'fused' requested, but attention dropout is active/);
+    ak.resetAttentionPathStats();
+    expect(ak.attentionPathStats()).toEqual({ fused: 0, composed: 0, composedReasons: {} });
+  }));
+
+  it('composes on a backend without the kernel, and asks for P only when a gradient is recorded', () => {
+    // Two copies of cpu-ref: one without 'attention', one whose 'attention' logs its outputs.
+    const outputsSeen: number[] = [];
+    for (const name of ['cpu-ref-no-attention', 'cpu-ref-attention-spy']) {
+      ak.registerBackend(name, () => {
+        const b = new ak.CpuBackend();
+        Object.defineProperty(b, 'name', { value: name });
+        return b;
+      });
+      for (const kname of ak.kernelsFor('cpu-ref')) {
+        if (kname !== 'attention') ak.registerKernel(kname, name, ak.getKernel(kname, 'cpu-ref'));
+      }
+    }
+    const real = ak.getKernel('attention', 'cpu-ref');
+    ak.registerKernel('attention', 'cpu-ref-attention-spy', (b, args) => {
+      outputsSeen.push(args.outputs.length);
+      real(b, args);
+    });
+    ak.resetAttentionPathStats();
+    for (const backend of ['cpu-ref-no-attention', 'cpu-ref-attention-spy']) {
+      const q = tensor(randomData(8, 31), [1, 2, 4], { dtype: 'f32', backend, requiresGrad: true });
+      tidy(() => {
+        ak.noGrad(() => ak.scaledDotProductAttention(q, q, q));
+        ak.backward(ak.sum(ak.scaledDotProductAttention(q, q, q)));
+      });
+      q.grad?.dispose();
+      q.dispose();
+    }
+    expect(ak.attentionPathStats()).toEqual({ fused: 2, composed: 2, composedReasons: { "backend 'cpu-ref-no-attention' has no 'attention' kernel": 2 } });
+    expect(outputsSeen).toEqual([1, 2]);
+  });
+});
+
 describe('views', () => {
   const m = () => f32([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11], [3, 4]);
   it('data() of strided views (transpose, narrow, expand, permute)', async () => {

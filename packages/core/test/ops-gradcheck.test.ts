@@ -255,31 +255,66 @@ describe('dropout', () => {
 });
 
 describe('scaledDotProductAttention', () => {
+  // Every case runs on both paths: the fused 'attention' kernel (cpu-ref registers it, f64
+  // included) with core's gradient rule, and the composed ops. Each asserts the path it took.
+  type Opts = ak.AttentionOptions;
+  const paths = ['fused', 'composed'] as const;
+  function checkBoth(name: string, fn: (path: Opts['path'], ...xs: Tensor[]) => Tensor, inputs: CheckInput[]): void {
+    for (const path of paths) {
+      it(`${name} [${path}]`, () => {
+        ak.resetAttentionPathStats();
+        const r = gradcheck((...xs) => fn(path, ...xs), inputs);
+        expect(r.checked).toBeGreaterThan(0);
+        const stats = ak.attentionPathStats();
+        expect(stats[path]).toBeGreaterThan(0);
+        expect(stats[path === 'fused' ? 'composed' : 'fused']).toBe(0);
+      });
+    }
+  }
+  const sdpa = ak.scaledDotProductAttention;
   const qkv = (seed: number, b = 2): CheckInput[] => [rnd([b, 3, 4], seed), rnd([b, 5, 4], seed + 1), rnd([b, 5, 3], seed + 2)];
-  check('plain', (q, k, v) => ak.scaledDotProductAttention(q, k, v), qkv(170));
-  check('additive float mask (gradient to the mask too)', (q, k, v, m) => ak.scaledDotProductAttention(q, k, v, { mask: m }), [
+  checkBoth('plain', (path, q, k, v) => sdpa(q, k, v, { path }), qkv(170));
+  checkBoth('additive float mask (gradient to the mask too)', (path, q, k, v, m) => sdpa(q, k, v, { mask: m, path }), [
     ...qkv(173),
     rnd([3, 5], 176, -1, 0),
   ]);
-  check('u8 keep-mask broadcast over queries', (q, k, v, m) => ak.scaledDotProductAttention(q, k, v, { mask: m }), [
+  checkBoth('u8 keep-mask broadcast over queries', (path, q, k, v, m) => sdpa(q, k, v, { mask: m, path }), [
     ...qkv(177),
     fixed([1, 1, 0, 1, 0, 0, 1, 1, 1, 0], [2, 1, 5], 'u8'),
   ]);
-  check('causal (Lq < Lk, bottom-right aligned)', (q, k, v) => ak.scaledDotProductAttention(q, k, v, { causal: true }), qkv(180));
-  check('causal with a custom scale and a fully masked row', (q, k, v, m) => ak.scaledDotProductAttention(q, k, v, { causal: true, mask: m, scale: 0.7 }), [
+  checkBoth('causal (Lq < Lk, bottom-right aligned)', (path, q, k, v) => sdpa(q, k, v, { causal: true, path }), qkv(180));
+  checkBoth('causal with a custom scale and a fully masked row', (path, q, k, v, m) => sdpa(q, k, v, { causal: true, mask: m, scale: 0.7, path }), [
     ...qkv(183, 1),
     fixed([0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [3, 5], 'u8'),
   ]);
-  check('grouped-query via repeatKv', (q, k, v) => ak.scaledDotProductAttention(q, ak.repeatKv(k, 2), ak.repeatKv(v, 2), { causal: true }), [
+  checkBoth('causal with Lq > Lk (the first rows see no key at all)', (path, q, k, v) => sdpa(q, k, v, { causal: true, path }), [
+    rnd([2, 5, 3], 192), rnd([2, 3, 3], 193), rnd([2, 3, 2], 194),
+  ]);
+  checkBoth('causal and an additive mask, Lq ≠ Lk', (path, q, k, v, m) => sdpa(q, k, v, { causal: true, mask: m, path }), [
+    rnd([1, 2, 3, 2], 195), rnd([1, 2, 4, 2], 196), rnd([1, 2, 4, 3], 197), rnd([2, 3, 4], 198, -1, 0),
+  ]);
+  checkBoth('additive mask [B, 1, 1, Lk] broadcast over heads and queries (BERT)', (path, q, k, v, m) => sdpa(q, k, v, { mask: m, path }), [
+    rnd([2, 3, 2, 4], 199), rnd([2, 3, 5, 4], 200), rnd([2, 3, 5, 2], 201), rnd([2, 1, 1, 5], 202, -1, 0),
+  ]);
+  checkBoth('u8 mask [B, 1, Lq, Lk] broadcast over heads (Llama), with left padding', (path, q, k, v, m) => sdpa(q, k, v, { mask: m, path }), [
+    rnd([2, 2, 3, 2], 203), rnd([2, 2, 3, 2], 204), rnd([2, 2, 3, 2], 205),
+    // batch 0: causal; batch 1: key 0 is padding, so query 0 sees nothing
+    fixed([1, 0, 0, 1, 1, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 0, 1, 1], [2, 1, 3, 3], 'u8'),
+  ]);
+  checkBoth('mask over three leading axes that do not merge (materialised)', (path, q, k, v, m) => sdpa(q, k, v, { mask: m, path }), [
+    rnd([2, 2, 2, 2, 3], 206), rnd([2, 2, 2, 3, 3], 207), rnd([2, 2, 2, 3, 2], 208), rnd([2, 1, 2, 1, 3], 209, -1, 0),
+  ]);
+  checkBoth('grouped-query via repeatKv', (path, q, k, v) => sdpa(q, ak.repeatKv(k, 2), ak.repeatKv(v, 2), { causal: true, path }), [
     rnd([1, 4, 3, 2], 186),
     rnd([1, 2, 3, 2], 187),
     rnd([1, 2, 3, 2], 188),
   ]);
-  check('multi-query via broadcasting one KV head', (q, k, v) => ak.scaledDotProductAttention(q, k, v), [
+  checkBoth('multi-query via broadcasting one KV head', (path, q, k, v) => sdpa(q, k, v, { path }), [
     rnd([2, 3, 3, 2], 189),
     rnd([2, 1, 4, 2], 190),
     rnd([2, 1, 4, 2], 191),
   ]);
+  checkBoth('rank-2 inputs (no leading axes)', (path, q, k, v) => sdpa(q, k, v, { scale: 1.3, path }), [rnd([3, 2], 210), rnd([4, 2], 211), rnd([4, 3], 212)]);
 });
 
 describe('checkpoint', () => {

@@ -1,5 +1,6 @@
 import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, registerKernel, type KernelImpl } from '@adapterkit/core';
 import { WEBGPU_BACKEND_NAME, type WebGpuBackend } from '../backend.js';
+import { attentionKernel } from './attention.js';
 import { binaryKernel, castKernel, compareKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
 import { fillKernel, randomKernel } from './fill-random.js';
 import { gatherKernel, scatterAddKernel } from './gather.js';
@@ -9,7 +10,7 @@ import { layerNormBackwardKernel, layerNormKernel, rmsNormBackwardKernel, rmsNor
 import { reduceKernel } from './reduce.js';
 import { softmaxKernel } from './softmax.js';
 
-/** Every webgpu kernel by primitive name (see core's primitives.ts for the contract). */
+/** Every webgpu kernel by primitive name, plus the optional 'attention' (see core's primitives.ts for the contracts). */
 export function webGpuKernels(): Map<string, KernelImpl<WebGpuBackend>> {
   const k = new Map<string, KernelImpl<WebGpuBackend>>();
   for (const op of UNARY_OPS) k.set(op, (b, args) => unaryKernel(op, b, args));
@@ -32,6 +33,8 @@ export function webGpuKernels(): Map<string, KernelImpl<WebGpuBackend>> {
   k.set('rmsNormBackward', (b, args) => rmsNormBackwardKernel(b, args));
   k.set('crossEntropy', (b, args) => crossEntropyKernel(b, args));
   k.set('crossEntropyBackward', (b, args) => crossEntropyBackwardKernel(b, args));
+  // Optional fused kernel (core's OPTIONAL_KERNELS): scaledDotProductAttention uses it when registered.
+  k.set('attention', (b, args) => attentionKernel(b, args));
   return k;
 }
 

@@ -12,6 +12,9 @@
  *
  * Dtypes: float kernels must support f32 (the reference backend also f64);
  * index inputs are i32; comparisons output u8 (0/1).
+ *
+ * Optional fused kernels (OPTIONAL_KERNELS, at the end of this file) follow
+ * the same rules unless their entry says otherwise.
  */
 
 /** Unary elementwise ops: `y = f(x)`, same dtype. */
@@ -79,6 +82,36 @@ export interface PrimitiveAttrs {
   crossEntropy: { n: number; c: number; ignoreIndex: number };
   /** inputs: [logits, targets, dloss (n)] ; outputs: [dlogits (n, c)] = (softmax - onehot) * dloss, 0 rows where ignored. */
   crossEntropyBackward: { n: number; c: number; ignoreIndex: number };
+  /**
+   * OPTIONAL (see OPTIONAL_KERNELS). Fused scaled dot-product attention over
+   * BH = batch·heads independent problems:
+   *
+   *   S = q·kᵀ·scale (+ mask) ; S[i, j] = lowest where causal blocks (i, j) ;
+   *   P = softmax(S) along j ; out = P·v
+   *
+   * inputs: [q (BH, lq, d), k (BH, lk, d), v (BH, lk, dv), mask?]: q, k, v
+   * contiguous (offset possibly non-zero). The optional mask is ADDITIVE, in
+   * q's dtype, and — unlike other non-elementwise inputs — a STRIDED view of
+   * shape [batch, heads, lq, lk] (stride 0 broadcasts, as for elementwise
+   * inputs): element (b, h, i, j) is at offset + b·s0 + h·s1 + i·s2 + j·s3,
+   * and problem bh = b·heads + h. Core turns a u8 keep-mask into an additive
+   * one (0 / lowest) before calling.
+   *
+   * outputs: [out (BH, lq, dv), P (BH, lq, lk)]; P (the probabilities, which
+   * the gradient needs) is optional: core passes only [out] when no gradient
+   * is recorded, and the kernel then must not write it.
+   *
+   * Semantics, exactly those of the composed op (ops/attention.ts):
+   * - causal: query i may attend key j only if j ≤ i + (lk − lq) (diagonal
+   *   aligned bottom-right). A blocked score is REPLACED (after the mask is
+   *   added) by `lowest`, the most negative finite value of the dtype
+   *   (f32: −3.4028234663852886e38, f64: −Number.MAX_VALUE), never −∞.
+   * - softmax as the `softmax` kernel: exp(S − rowmax) / Σ; a row whose
+   *   scores are all `lowest` therefore gets uniform weights, not NaN.
+   * - lq, lk, d, dv ≥ 1 (core takes the composed path for empty axes).
+   * Dtypes: f32 (the reference backend also f64), all inputs and outputs alike.
+   */
+  attention: { batch: number; heads: number; lq: number; lk: number; d: number; dv: number; scale: number; causal: boolean };
 }
 
 /** Names of the non-elementwise primitives. Reductions register as 'sum', 'max', 'min', 'argmax'. */
@@ -91,3 +124,23 @@ export const STRUCTURAL_KERNELS = [
 export const PRIMITIVE_KERNELS: readonly string[] = [
   ...UNARY_OPS, ...BINARY_OPS, ...COMPARE_OPS, ...REDUCE_OPS, ...STRUCTURAL_KERNELS,
 ];
+
+/**
+ * Fused kernels a backend MAY register where they pay off. Core checks
+ * `hasKernel(name, backend)` and otherwise composes the same result from the
+ * primitives above, so a backend without them is still complete.
+ *
+ * - 'attention' (attrs above): used by `scaledDotProductAttention` when the
+ *   backend registers it AND the call qualifies: float dtype f32 or f64, dropout
+ *   inactive (dropoutP = 0 or training = false), no empty axis, and a mask
+ *   (u8 keep-mask or additive float) that broadcasts to the scores without
+ *   enlarging their query/key axes. Any other call takes the composed path
+ *   (matmul, softmax, where, add). The choice is counted per call:
+ *   `attentionPathStats()` (ops/attention.ts) says how many calls went each
+ *   way and why calls were composed. The gradient is core's (composed from
+ *   the saved P), so the kernel has no backward. Registered by 'cpu-ref' (the
+ *   reference, so it takes the fused path too; see ops/attention.ts for why)
+ *   and 'webgpu'; 'cpu' and 'cuda' compose.
+ */
+export const OPTIONAL_KERNELS = ['attention'] as const;
+export type OptionalKernel = (typeof OPTIONAL_KERNELS)[number];

@@ -120,5 +120,31 @@ export function composedCases(dtype: DType): KernelCase[] {
       { name: 'v', shape: [2, 3, 7, 8], values: normal(), gradScale: Math.sqrt(8) },
       { name: 'r', shape: [2, 3, 7, 8], values: normal(), grad: false },
     ], ([q, k, v, r]) => sum(mul(scaledDotProductAttention(q!, k!, v!, { causal: true }), r!)), Math.sqrt(336)),
+
+    // The same through the composed ops on both backends, whatever kernels they register
+    composedCase('attention (autograd)', dtype, "Σ attention(q, k, v, causal, path 'composed')·r, [2, 3, 7, 8]", [
+      { name: 'q', shape: [2, 3, 7, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'k', shape: [2, 3, 7, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'v', shape: [2, 3, 7, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'r', shape: [2, 3, 7, 8], values: normal(), grad: false },
+    ], ([q, k, v, r]) => sum(mul(scaledDotProductAttention(q!, k!, v!, { causal: true, path: 'composed' }), r!)), Math.sqrt(336)),
+
+    // additive mask [B, 1, 1, Lk] with a gradient, one KV head broadcast over 4 query heads, Lq ≠ Lk, causal
+    composedCase('attention (autograd)', dtype, 'Σ attention(q [2,4,5,8], k/v [2,1,9,8], mask [2,1,1,9], causal)·r', [
+      { name: 'q', shape: [2, 4, 5, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'k', shape: [2, 1, 9, 8], values: normal(), gradScale: Math.sqrt(8 * 4) },
+      { name: 'v', shape: [2, 1, 9, 6], values: normal(), gradScale: Math.sqrt(8 * 4) },
+      { name: 'mask', shape: [2, 1, 1, 9], values: normal(0.5, -0.5), gradScale: Math.sqrt(4 * 5) },
+      { name: 'r', shape: [2, 4, 5, 6], values: normal(), grad: false },
+    ], ([q, k, v, m, r]) => sum(mul(scaledDotProductAttention(q!, k!, v!, { mask: m!, causal: true }), r!)), Math.sqrt(240)),
+
+    // u8 keep-mask [B, 1, Lq, Lk] (Llama: causal and padding in one mask), with rows that see no key
+    composedCase('attention (autograd)', dtype, 'Σ attention(q, k, v [2,2,6,8], u8 mask [2,1,6,6], some rows fully masked)·r', [
+      { name: 'q', shape: [2, 2, 6, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'k', shape: [2, 2, 6, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'v', shape: [2, 2, 6, 8], values: normal(), gradScale: Math.sqrt(8) },
+      { name: 'keep', shape: [2, 1, 6, 6], dtype: 'u8', values: (s, n) => sprinkle(Float64Array.from(intData(s, n, 0, 4), (x) => (x ? 1 : 0)), 6, 0, 0).map((x, i) => (i < 6 ? 0 : x)) },
+      { name: 'r', shape: [2, 2, 6, 8], values: normal(), grad: false },
+    ], ([q, k, v, keepMask, r]) => sum(mul(scaledDotProductAttention(q!, k!, v!, { mask: keepMask! }), r!)), Math.sqrt(192)),
   ];
 }

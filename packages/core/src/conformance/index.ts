@@ -5,8 +5,10 @@
  * ('cpu-ref'): for each primitive kernel (see backend/primitives.ts) seeded
  * inputs are built on the host, uploaded to both backends, run through
  * `runKernel` / `runKernelInto`, read back with `await t.data()` and compared
- * with stated tolerances (see tolerances.ts). A second group runs composed
- * ops with autograd on both backends. Every case also checks that the
+ * with stated tolerances (see tolerances.ts). Cases of optional fused
+ * kernels (OPTIONAL_KERNELS: 'attention') run when the backend under test
+ * registers the kernel and are skipped, saying so, otherwise. A second group
+ * runs composed ops with autograd on both backends. Every case also checks that the
  * backend's live buffers return to their level at the start of the case.
  *
  * ```ts
@@ -24,6 +26,7 @@ import { copyCases, copyOtherDTypeCases, castFloatCases, castOtherDTypeCases, fi
 import { binaryCases, compareCases, unaryCases, whereCases } from './cases-elementwise.js';
 import { gatherCases, matmulCases, crossEntropyCases, normCases, reduceCases, scatterAddCases, softmaxCases } from './cases-structural.js';
 import { composedCases } from './cases-composed.js';
+import { attentionCases } from './cases-attention.js';
 import { checkCase, type KernelCase } from './runner.js';
 import type { Tolerance } from './compare.js';
 
@@ -54,13 +57,16 @@ export interface ConformanceOptions {
   setup?: () => Promise<void> | void;
 }
 
-/** Kernel cases of one float dtype, grouped by kernel name (PRIMITIVE_KERNELS order). */
+/**
+ * Kernel cases of one float dtype, grouped by kernel name (PRIMITIVE_KERNELS
+ * order, then the optional kernels, whose cases skip on backends without them).
+ */
 export function kernelCases(dtype: DType): Map<string, KernelCase[]> {
   const all = [
     ...unaryCases(dtype), ...binaryCases(dtype), ...compareCases(dtype), ...reduceCases(dtype),
     ...fillCases(dtype), ...randomCases(dtype), ...copyCases(dtype), ...castFloatCases(dtype), ...whereCases(dtype),
     ...matmulCases(dtype), ...gatherCases(dtype), ...scatterAddCases(dtype), ...softmaxCases(dtype),
-    ...normCases(dtype), ...crossEntropyCases(dtype),
+    ...normCases(dtype), ...crossEntropyCases(dtype), ...attentionCases(dtype),
   ];
   return groupByKernel(all);
 }

@@ -1,6 +1,6 @@
 import type { Backend } from '../backend/backend.js';
 import { runKernel, runKernelInto, type OutputSpec } from '../backend/dispatch.js';
-import { backendByName } from '../backend/registry.js';
+import { backendByName, hasKernel } from '../backend/registry.js';
 import { memory } from '../backend/transfer.js';
 import { tensor } from '../ops/creation.js';
 import { isFloat, type DType, type TypedArray } from '../tensor/dtype.js';
@@ -55,6 +55,8 @@ export interface KernelCase {
   dtype: DType;
   /** Dtypes the backend under test must support; the case is skipped otherwise (f16/bf16). */
   optionalDTypes?: DType[];
+  /** An optional kernel (OPTIONAL_KERNELS) the case tests; skipped on backends that do not register it. */
+  optionalKernel?: string;
   /** Builds the host inputs (lazily, once per case run). */
   inputs(): HostArray[];
   /** Runs the kernel(s) on uploaded inputs; returns the outputs to compare. */
@@ -167,6 +169,9 @@ export async function checkCase(c: KernelCase, opts: CheckOptions): Promise<Case
   const base: CaseReport = { id: c.id, ok: true, tolerance, outputs: [], leakedBuffers: { backend: 0, reference: 0 }, message: '' };
   const missing = (c.optionalDTypes ?? []).filter((d) => !backendByName(opts.backend).supportsDType(d));
   if (missing.length) return { ...base, skipped: `backend '${opts.backend}' does not support ${missing.join(', ')}` };
+  if (c.optionalKernel && !hasKernel(c.optionalKernel, backendByName(opts.backend).name)) {
+    return { ...base, skipped: `backend '${opts.backend}' does not register the optional kernel '${c.optionalKernel}'` };
+  }
 
   const hostInputs = c.inputs();
   const ref = await evaluateCase(c, reference, hostInputs);

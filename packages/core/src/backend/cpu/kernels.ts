@@ -1,4 +1,5 @@
 import type { KernelImpl } from '../backend.js';
+import { attentionKernel } from './attention.js';
 import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../primitives.js';
 import { registerKernel } from '../registry.js';
 import { binaryKernel, compareKernel } from './binary.js';
@@ -13,7 +14,7 @@ import { reduceKernel } from './reduce.js';
 import { softmaxKernel } from './softmax.js';
 import { unaryKernel } from './unary.js';
 
-/** Every cpu-ref kernel by primitive name (see primitives.ts for the contract). */
+/** Every cpu-ref kernel by primitive name, plus the optional 'attention' (see primitives.ts for the contracts). */
 export function cpuKernels(): Map<string, KernelImpl> {
   const k = new Map<string, KernelImpl>();
   for (const op of UNARY_OPS) k.set(op, (_b, args) => unaryKernel(op, args));
@@ -36,6 +37,9 @@ export function cpuKernels(): Map<string, KernelImpl> {
   k.set('rmsNormBackward', (_b, args) => rmsNormBackwardKernel(args));
   k.set('crossEntropy', (_b, args) => crossEntropyKernel(args));
   k.set('crossEntropyBackward', (_b, args) => crossEntropyBackwardKernel(args));
+  // Optional fused kernel (OPTIONAL_KERNELS): the reference for other backends' versions, and the
+  // path cpu-ref's own scaledDotProductAttention takes (see ops/attention.ts for why).
+  k.set('attention', (_b, args) => attentionKernel(args));
   return k;
 }
 

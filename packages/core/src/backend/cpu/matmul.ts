@@ -54,8 +54,12 @@ export function matmulKernel(args: KernelArgs<MatmulAttrs>): void {
   }
 }
 
-/** C[m×n] (row-major at cBase) = A·B for one matrix pair. */
-function gemm(
+/**
+ * C[m×n] (row-major at cBase) = A·B for one matrix pair; A(i, p) is
+ * a[aBase + i·ars + p·acs], B(p, j) is b[bBase + p·brs + j·bcs]. Also used by
+ * the fused attention kernel (attention.ts), with double-precision C.
+ */
+export function gemm(
   m: number, n: number, k: number,
   a: FloatArray, aBase: number, ars: number, acs: number,
   b: FloatArray, bBase: number, brs: number, bcs: number,
