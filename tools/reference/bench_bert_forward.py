@@ -13,26 +13,17 @@ Run from the repository root, on its own:
     tools/reference/.venv/bin/python tools/reference/bench_bert_forward.py --batch 8 --seq 128 --reps 3
 or driven by `pnpm bench bert-forward` with --worker (line protocol of bench_worker.py).
 """
-import argparse
 import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_worker import serve, time_ms  # noqa: E402
+from bench_worker import bench_arguments, middle, ready_info, serve, set_threads, time_ms  # noqa: E402
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--batch', type=int, default=8)
-    ap.add_argument('--seq', type=int, default=128)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--reps', type=int, default=3)
-    ap.add_argument('--warmup', type=int, default=1)
-    ap.add_argument('--worker', action='store_true', help='serve timing requests on stdin (bench/src/python.ts)')
-    args = ap.parse_args()
+    args = bench_arguments(batch=8, seq=128).parse_args()
 
     import torch
-    import transformers
     from transformers import BertConfig, BertModel
 
     torch.set_num_threads(args.threads)
@@ -47,21 +38,11 @@ def main():
         with torch.no_grad():
             model(input_ids=ids, attention_mask=mask)
 
-    def set_threads(req):
-        torch.set_num_threads(int(req['n']))
-        return {'threads': torch.get_num_threads()}
-
-    info = {
-        'torch': torch.__version__,
-        'transformers': transformers.__version__,
-        'threads': torch.get_num_threads(),
-        'attn_implementation': getattr(model.config, '_attn_implementation', 'unknown'),
-    }
+    info = ready_info(model, 'torch', 'transformers')
     if args.worker:
         serve({'time': lambda req: {'ms': time_ms(forward, int(req['reps']), int(req.get('warmup', 0)))}, 'threads': set_threads}, info)
         return
-    times = sorted(time_ms(forward, args.reps, args.warmup))
-    ms = times[len(times) // 2]
+    ms = middle(time_ms(forward, args.reps, args.warmup))
     print(f'{info}\nforward [{args.batch}, {args.seq}]: median {ms:.1f} ms, {args.batch * args.seq / ms * 1000:.0f} tokens/s')
 
 

@@ -18,32 +18,24 @@ Run from the repository root, on its own:
     tools/reference/.venv-adapters/bin/python tools/reference/bench_train_step.py --reps 3
 or driven by `pnpm bench train-step-cpu` with --worker (line protocol of bench_worker.py).
 """
-import argparse
 import os
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from bench_worker import serve  # noqa: E402
+from bench_worker import bench_arguments, middle, ready_info, serve, set_threads  # noqa: E402
+from common import MINILM  # noqa: E402
 
 GEMM_OPS = {'aten::mm', 'aten::addmm', 'aten::bmm', 'aten::baddbmm'}
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument('--model', default=os.path.join(HERE, '..', '..', 'models', 'all-MiniLM-L6-v2'))
-    ap.add_argument('--batch', type=int, default=16)
-    ap.add_argument('--seq', type=int, default=128)
-    ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--reps', type=int, default=3)
-    ap.add_argument('--warmup', type=int, default=1)
-    ap.add_argument('--worker', action='store_true', help='serve timing requests on stdin (bench/src/python.ts)')
+    ap = bench_arguments(batch=16, seq=128)
+    ap.add_argument('--model', default=str(MINILM))
     args = ap.parse_args()
 
     import torch
-    import transformers
-    import adapters
     from adapters import AutoAdapterModel
 
     torch.set_num_threads(args.threads)
@@ -97,23 +89,12 @@ def main():
         top.sort(reverse=True)
         return {'families': families, 'top': [{'op': k, 'ms': ms, 'calls': c} for ms, k, c in top[:10]]}
 
-    def set_threads(req):
-        torch.set_num_threads(int(req['n']))
-        return {'threads': torch.get_num_threads()}
-
-    info = {
-        'torch': torch.__version__,
-        'transformers': transformers.__version__,
-        'adapters': adapters.__version__,
-        'threads': torch.get_num_threads(),
-        'attn_implementation': getattr(model.config, '_attn_implementation', 'unknown'),
-        'trainable_params': sum(p.numel() for p in trainable),
-    }
+    info = ready_info(model, 'torch', 'transformers', 'adapters', trainable_params=sum(p.numel() for p in trainable))
     if args.worker:
         serve({'time': time_steps, 'profile': profile_step, 'threads': set_threads}, info)
         return
     res = time_steps({'reps': args.reps, 'warmup': args.warmup})
-    ms = sorted(res['ms'])[len(res['ms']) // 2]
+    ms = middle(res['ms'])
     print(f'{info}\nstep [{args.batch}, {args.seq}]: median {ms:.0f} ms (phases of each step: {res["phases"]})')
     print(profile_step({}))
 

@@ -20,7 +20,6 @@ Exits non-zero when a case differs by more than 1e-4 (max |Δ|) or a weight is n
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,11 +29,8 @@ from adapters.composition import Stack
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROUNDTRIP_TOL as TOL, fixtures_dir, run_typescript  # noqa: E402
 from make_bottleneck_fixtures import load_llama, load_minilm  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "packages" / "method-bottleneck"
-TOL = 1e-4
 
 
 def check(label: str, cases: dict, make_model, forward, out: Path) -> list[str]:
@@ -64,10 +60,10 @@ def check(label: str, cases: dict, make_model, forward, out: Path) -> list[str]:
 
 
 def main() -> int:
-    cases = json.loads((PACKAGE / "test" / "fixtures" / "cases.json").read_text())
+    cases = json.loads((fixtures_dir("method-bottleneck") / "cases.json").read_text())
     with tempfile.TemporaryDirectory(prefix="adapterkit-bn-roundtrip-") as tmp:
         out = Path(tmp)
-        subprocess.run(["npx", "tsx", "scripts/save-for-python.ts", str(out)], cwd=PACKAGE, check=True)
+        run_typescript("method-bottleneck", "scripts/save-for-python.ts", out)
 
         bert_inputs = json.loads((out / "minilm" / "inputs.json").read_text())
         enc = {k: torch.tensor(bert_inputs[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}

@@ -24,7 +24,6 @@ Exits non-zero when a case differs by more than 1e-4 (max |diff|) or a weight is
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -34,11 +33,8 @@ from adapters.composition import AdapterCompositionBlock, Average
 from safetensors.torch import load_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROUNDTRIP_TOL as TOL, run_typescript  # noqa: E402
 from make_composition_fixtures import load_tiny_bert  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "packages" / "composition"
-TOL = 1e-4
 
 
 def python_setup(d: dict):
@@ -53,7 +49,7 @@ def main() -> int:
     failures: list[str] = []
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        subprocess.run(["npx", "tsx", "scripts/save-for-python.ts", str(out)], cwd=PACKAGE, check=True)
+        run_typescript("composition", "scripts/save-for-python.ts", out)
         expected = load_file(out / "expected.safetensors")
         cases = json.loads((out / "cases.json").read_text())
         inputs = json.loads((out / "inputs.json").read_text())

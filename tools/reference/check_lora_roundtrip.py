@@ -21,47 +21,24 @@ Run from the repository root:
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import adapters
 import torch
 from adapters import Stack
 from safetensors.torch import load_file
-from transformers import BertConfig, BertModel, LlamaConfig, LlamaModel
 
-ROOT = Path(__file__).resolve().parents[2]
-PACKAGE = ROOT / "packages" / "method-lora"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-untied"
-TOL = 1e-4
-
-
-def minilm_model() -> BertModel:
-    config = BertConfig.from_pretrained(MINILM, attn_implementation="eager")
-    model = BertModel(config, add_pooling_layer=False)
-    weights = load_file(MINILM / "model.safetensors")
-    model.load_state_dict({k: v.to(torch.float32) for k, v in weights.items() if not k.startswith("pooler.")}, strict=True)
-    adapters.init(model)
-    return model.eval()
-
-
-def llama_model() -> LlamaModel:
-    config = LlamaConfig.from_pretrained(LLAMA, attn_implementation="eager")
-    model = LlamaModel(config)
-    weights = load_file(LLAMA / "model.safetensors")
-    model.load_state_dict({k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}, strict=True)
-    adapters.init(model)
-    return model.eval()
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROUNDTRIP_TOL as TOL, run_typescript  # noqa: E402
+from make_lora_fixtures import llama_model, minilm_model  # noqa: E402
 
 
 def main() -> int:
     torch.set_num_threads(1)
     worst = 0.0
     with tempfile.TemporaryDirectory(prefix="lora-roundtrip-") as tmp:
-        subprocess.run(["npx", "tsx", "scripts/save-for-python.ts", tmp], cwd=PACKAGE, check=True)
+        run_typescript("method-lora", "scripts/save-for-python.ts", tmp)
         spec = json.loads((Path(tmp) / "cases.json").read_text())
         for kind, make in (("minilm", minilm_model), ("llama", llama_model)):
             inputs = spec[kind]["inputs"]

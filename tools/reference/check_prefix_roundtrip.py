@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,16 +32,13 @@ from adapters.methods.prefix_tuning import FlatPrefixTuning
 from safetensors.torch import load_file
 from transformers import BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
 
-ROOT = Path(__file__).resolve().parents[2]
-PKG = ROOT / "packages" / "method-prefix"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-untied"
-TOL = 1e-4
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import LLAMA_UNTIED as LLAMA, MINILM, ROUNDTRIP_TOL as TOL, fixtures_dir, minilm_weights, run_typescript  # noqa: E402
 
 
 def minilm():
     model = BertModel(BertConfig.from_pretrained(MINILM, attn_implementation="eager"))
-    model.load_state_dict({k: v.float() for k, v in load_file(str(MINILM / "model.safetensors")).items()}, strict=False)
+    model.load_state_dict(minilm_weights(), strict=False)
     adapters.init(model)
     return model.eval()
 
@@ -82,15 +78,15 @@ def main() -> None:
     parser.add_argument("--keep", help="write the TS output here and keep it")
     args = parser.parse_args()
     out = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="prefix-roundtrip-"))
-    subprocess.run(["npx", "tsx", "scripts/save-for-python.ts", str(out)], cwd=PKG, check=True)
+    run_typescript("method-prefix", "scripts/save-for-python.ts", out)
     manifest = json.loads((out / "manifest.json").read_text())
     outputs = load_file(str(out / "outputs.safetensors"))
     results = {}
     failed = False
 
-    enc = json.loads((PKG / "test" / "fixtures" / "minilm" / "inputs.json").read_text())
+    enc = json.loads((fixtures_dir("method-prefix") / "minilm" / "inputs.json").read_text())
     bert_in = {k: torch.tensor(enc[k]) for k in ("input_ids", "attention_mask", "token_type_ids")}
-    case = json.loads((PKG / "test" / "fixtures" / "llama" / "case.json").read_text())
+    case = json.loads((fixtures_dir("method-prefix") / "llama" / "case.json").read_text())
     llama_in = {k: torch.tensor(case[k]) for k in ("input_ids", "attention_mask", "position_ids")}
 
     for tag, make, inputs in (("minilm", minilm, bert_in), ("llama", llama, llama_in)):

@@ -23,7 +23,6 @@ Compares max |delta| with the TS values; exits non-zero above 1e-5.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -33,15 +32,15 @@ import bitsandbytes as bnb
 import bitsandbytes.functional as F
 from safetensors.torch import load_file
 
-ROOT = Path(__file__).resolve().parents[2]
-QUANT = ROOT / "packages" / "quant"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import run_typescript  # noqa: E402
 
 
 def main() -> int:
     torch.manual_seed(0)
     worst = 0.0
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run(["npx", "tsx", "scripts/save-for-python.mts", out], cwd=QUANT, check=True)
+        run_typescript("quant", "scripts/save-for-python.mts", out)
         for variant in ("nf4-dq", "fp4-b128", "int8"):
             d = Path(out) / variant
             cfg = json.loads((d / "quant_config.json").read_text())

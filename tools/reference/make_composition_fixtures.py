@@ -52,19 +52,16 @@ import sys
 from pathlib import Path
 
 import adapters
-import safetensors
 import torch
-import transformers
 from adapters import BertAdapterModel
 from adapters.composition import Average, BatchSplit, Fuse, Parallel, Split, Stack
-from safetensors.torch import load_file, save_file
-from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaModel
+from safetensors.torch import load_file
+from transformers import AutoTokenizer, BertConfig, BertModel
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "composition" / "test" / "fixtures"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-TINY_BERT = ROOT / "packages" / "core" / "test" / "fixtures" / "bert" / "bert"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-tied"
+from common import (LLAMA_TIED, MINILM, ROOT, TINY_BERT, fixtures_dir, load_tiny_llama_with_adapters, minilm_weights,
+                    save_adapter_safetensors, save_tensors, versions, write_json)
+
+OUT = fixtures_dir("composition")
 
 SENTENCES = ["A great film.", "Adapters train fast!"]
 TINY_IDS = [[2, 17, 45, 9, 3, 0], [2, 8, 71, 33, 12, 3]]
@@ -132,15 +129,6 @@ def setup_dict(setup) -> dict:
     return d
 
 
-def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().to(torch.float32).contiguous() for k, v in tensors.items()}, str(path), metadata={"format": "pt"})
-
-
-def write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(value, indent=2) + "\n", encoding="utf-8")
-
-
 @torch.no_grad()
 def randomise_adapter(model: torch.nn.Module, name: str, seed: int) -> int:
     """Overwrites every parameter of adapter `name` with seeded random values; returns how many tensors."""
@@ -204,28 +192,10 @@ def randomise_fusion(model: torch.nn.Module, fusion: str, seed: int) -> None:
             p.copy_(value)
 
 
-def save_adapter(model, folder: Path, name: str) -> None:
-    if folder.exists():
-        shutil.rmtree(folder)
-    try:
-        model.save_adapter(str(folder), name, use_safetensors=True)
-    except RuntimeError as e:
-        if "share memory" not in str(e):
-            raise
-        # Prefix tuning: the pool is also registered under every layer; keep one copy of each tensor.
-        shutil.rmtree(folder, ignore_errors=True)
-        model.save_adapter(str(folder), name, use_safetensors=False)
-        state = torch.load(folder / "pytorch_adapter.bin", map_location="cpu", weights_only=True)
-        state = {k: v.contiguous() for k, v in state.items() if ".prefix_tuning.pool." not in k}
-        save_file(state, str(folder / "adapter.safetensors"))
-        (folder / "pytorch_adapter.bin").unlink()
-
-
 def load_minilm() -> BertModel:
     config = BertConfig.from_pretrained(MINILM, attn_implementation="eager")
-    weights = {k: v.to(torch.float32) for k, v in load_file(MINILM / "model.safetensors").items()}
     model = BertModel(config)
-    missing, unexpected = model.load_state_dict(weights, strict=False)
+    missing, unexpected = model.load_state_dict(minilm_weights(), strict=False)
     assert not missing and not [k for k in unexpected if not k.endswith("position_ids")], (missing, unexpected)
     adapters.init(model)
     return model.eval()
@@ -250,17 +220,6 @@ def load_tiny_bert(with_heads: bool = False):
     return model.eval()
 
 
-def load_llama() -> LlamaModel:
-    raw = json.loads((LLAMA / "config.json").read_text())
-    config = LlamaConfig(**{k: v for k, v in raw.items() if k not in ("rope_parameters", "dtype", "transformers_version")},
-                         rope_theta=raw["rope_parameters"]["rope_theta"], attn_implementation="eager")
-    model = LlamaModel(config)
-    weights = load_file(LLAMA / "model.safetensors")
-    model.load_state_dict({k[len("model."):]: v.to(torch.float32) for k, v in weights.items() if k.startswith("model.")}, strict=True)
-    adapters.init(model)
-    return model.eval()
-
-
 def add_adapters(model, specs: dict[str, str], seed0: int) -> None:
     for i, (name, cfg) in enumerate(specs.items()):
         model.add_adapter(name, config=cfg)
@@ -277,7 +236,7 @@ def make_minilm(out: Path) -> dict:
     out.mkdir(parents=True)
     tok = AutoTokenizer.from_pretrained(MINILM)
     enc = tok(SENTENCES, padding=True, return_tensors="pt")
-    write_json(out / "inputs.json", dict(sentences=SENTENCES, **{k: enc[k].tolist() for k in ("input_ids", "attention_mask", "token_type_ids")}))
+    write_json(out / "inputs.json", dict(sentences=SENTENCES, **{k: enc[k].tolist() for k in ("input_ids", "attention_mask", "token_type_ids")}), indent=2)
     model = load_minilm()
     forward = lambda: model(**{k: enc[k] for k in ("input_ids", "attention_mask", "token_type_ids")}).last_hidden_state
     expected = {"base.last_hidden_state": run(model, None, forward)}
@@ -296,7 +255,7 @@ def make_minilm(out: Path) -> dict:
         assert delta > 1e-2, f"{case}: barely changes the output"
         cases[case] = dict(setup=setup_dict(ours or setup), note=note, fusions={"a,b": "dynamic", "ab_static": "static"} if "fuse" in case else {})
     for name in MINILM_ADAPTERS:
-        save_adapter(model, out / name, name)
+        save_adapter_safetensors(model, out / name, name)
     save_tensors(expected, out / "expected.safetensors")
     return dict(adapters=MINILM_ADAPTERS, cases=cases)
 
@@ -304,7 +263,7 @@ def make_minilm(out: Path) -> dict:
 def make_tiny_bert(out: Path) -> dict:
     """Python-saved fusions and a saved setup, loaded by adapterkit as they are; Parallel with two heads."""
     out.mkdir(parents=True)
-    write_json(out / "inputs.json", dict(input_ids=TINY_IDS, attention_mask=TINY_MASK))
+    write_json(out / "inputs.json", dict(input_ids=TINY_IDS, attention_mask=TINY_MASK), indent=2)
     ids = torch.tensor(TINY_IDS)
     mask = torch.tensor(TINY_MASK)
     specs = {"a": "seq_bn[reduction_factor=4]", "b": "seq_bn[reduction_factor=8]", "c": "seq_bn[reduction_factor=4, non_linearity='tanh']"}
@@ -334,7 +293,7 @@ def make_tiny_bert(out: Path) -> dict:
         assert delta > 1e-2, case
         cases[case] = dict(setup=setup_dict(setup), note=note)
     for name in specs:
-        save_adapter(model, out / name, name)
+        save_adapter_safetensors(model, out / name, name)
     for f in ("a,b,c", "bc_static", "ac_custom"):
         model.save_adapter_fusion(str(out / f), f, use_safetensors=True)
     model.save_adapter_setup(str(out / "setup"), Stack(Fuse("a", "b", "c"), "b"), use_safetensors=True)
@@ -360,7 +319,7 @@ def make_tiny_bert(out: Path) -> dict:
         expected[f"parallel_heads.{i}.logits"] = head_out.logits.clone()
     expected["parallel_heads.loss"] = out_heads.loss.detach().reshape(1).clone()
     for name in ("ha", "hb"):
-        save_adapter(hm, out / name, name)  # with its head (head_config.json + model_head.safetensors)
+        save_adapter_safetensors(hm, out / name, name)  # with its head (head_config.json + model_head.safetensors)
     cases["parallel_heads"] = dict(setup=Parallel("ha", "hb").to_dict(), note="BertAdapterModel, heads ha (2 labels), hb (3 labels), labels [1, 0]")
     save_tensors(expected, out / "expected.safetensors")
     return dict(adapters={**specs, "ha": "seq_bn[reduction_factor=4] + head", "hb": "seq_bn[reduction_factor=8, non_linearity='swish'] + head"}, cases=cases)
@@ -368,13 +327,13 @@ def make_tiny_bert(out: Path) -> dict:
 
 def make_llama(out: Path) -> dict:
     out.mkdir(parents=True)
-    write_json(out / "inputs.json", dict(input_ids=LLAMA_IDS, attention_mask=LLAMA_MASK))
+    write_json(out / "inputs.json", dict(input_ids=LLAMA_IDS, attention_mask=LLAMA_MASK), indent=2)
     ids = torch.tensor(LLAMA_IDS)
     mask = torch.tensor(LLAMA_MASK)
     # (IA)^3 without intermediate_lora: Python's Llama puts "intermediate" on down_proj (quirk Q9), adapterkit on up_proj.
     specs = {"a": "seq_bn", "b": "seq_bn[non_linearity='swish']", "la": "lora[r=4]", "lc": "lora[r=2]",
              "ia": "ia3[intermediate_lora=False]", "ib": "ia3[intermediate_lora=False]"}
-    model = load_llama()
+    model = load_tiny_llama_with_adapters(LLAMA_TIED)
     forward = lambda: model(input_ids=ids, attention_mask=mask).last_hidden_state
     expected = {"base.last_hidden_state": run(model, None, forward)}
     add_adapters(model, specs, 5000)
@@ -386,25 +345,25 @@ def make_llama(out: Path) -> dict:
         print(f"llama/{case}: {tuple(h.shape)}")
         cases[case] = dict(setup=setup_dict(setup), note="")
     for name in specs:
-        save_adapter(model, out / name, name)
+        save_adapter_safetensors(model, out / name, name)
     save_tensors(expected, out / "expected.safetensors")
     return dict(adapters=specs, cases=cases)
 
 
 def main() -> None:
-    print(f"adapters {adapters.__version__}, transformers {transformers.__version__}, torch {torch.__version__}, safetensors {safetensors.__version__}")
+    print(", ".join(f"{k} {v}" for k, v in versions("adapters", "transformers", "torch", "safetensors").items()))
     torch.manual_seed(0)
     if OUT.exists():
         shutil.rmtree(OUT)
     OUT.mkdir(parents=True)
     summary = dict(
-        made_with=dict(adapters=adapters.__version__, transformers=transformers.__version__, torch=torch.__version__),
+        made_with=versions("adapters", "transformers", "torch"),
         average_weights=AVG_W,
         minilm=make_minilm(OUT / "minilm"),
         tiny_bert=make_tiny_bert(OUT / "tiny_bert"),
         llama=make_llama(OUT / "llama"),
     )
-    write_json(OUT / "cases.json", summary)
+    write_json(OUT / "cases.json", summary, indent=2)
     total = sum(p.stat().st_size for p in OUT.rglob("*") if p.is_file())
     print(f"wrote {OUT.relative_to(ROOT)} ({total / 1e6:.2f} MB)")
     assert total < 1.5e6, "fixtures too large"

@@ -31,8 +31,9 @@ import transformers
 from adapters import BertAdapterModel
 from transformers import BertConfig
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-OUT = os.path.join(ROOT, 'packages', 'core', 'test', 'fixtures', 'heads')
+from common import CORE_FIXTURES
+
+OUT = os.path.join(CORE_FIXTURES, 'heads')
 
 
 def tolist(t):

@@ -30,20 +30,18 @@ neither uniform nor one-hot and norm weights are not all ones.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-import transformers
-from safetensors.torch import save_file
 from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "core" / "test" / "fixtures" / "llama"
-STORIES_DIR = ROOT.parent / "shared" / "data" / "models" / "stories260K"
+from common import CORE_FIXTURES, SHARED_DATA, greedy_new_tokens, save_tensors, versions, write_json
+
+OUT = CORE_FIXTURES / "llama"
+STORIES_DIR = SHARED_DATA / "models" / "stories260K"
 STORIES_FILE = "stories260K.gguf"
 
 # A padded batch: row 0 full, row 1 left-padded by 2, row 2 right-padded by 3.
@@ -115,27 +113,6 @@ def position_ids_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return pos.masked_fill(mask == 0, 1)
 
 
-def greedy(model, ids: list[list[int]]) -> list[list[int]]:
-    """HF generate (greedy, use_cache) on left-padded prompts; returns each row's new tokens up to EOS."""
-    width = max(len(r) for r in ids)
-    pad = model.config.pad_token_id
-    input_ids = torch.tensor([[pad] * (width - len(r)) + r for r in ids])
-    mask = torch.tensor([[0] * (width - len(r)) + [1] * len(r) for r in ids])
-    out = model.generate(
-        input_ids=input_ids, attention_mask=mask, max_new_tokens=GEN_NEW, do_sample=False, use_cache=True,
-        eos_token_id=model.config.eos_token_id, pad_token_id=pad,
-    )
-    rows = []
-    for r in out[:, width:].tolist():
-        row = []
-        for t in r:
-            row.append(t)
-            if t == model.config.eos_token_id:
-                break
-        rows.append(row)
-    return rows
-
-
 def make_tiny(name: str, tie: bool, seed: int) -> None:
     torch.manual_seed(seed)
     config = tiny_config(tie)
@@ -169,13 +146,12 @@ def make_tiny(name: str, tie: bool, seed: int) -> None:
     }
     for i, h in enumerate(base.hidden_states):
         expected[f"hidden_states.{i}"] = h
-    save_file({k: v.detach().float().clone().contiguous() for k, v in expected.items()}, out_dir / "expected.safetensors")
+    save_tensors(expected, out_dir / "expected.safetensors", metadata=None)
 
-    with torch.no_grad():
-        single = greedy(model, [GEN_PROMPT])[0]
-        batch = greedy(model, GEN_BATCH)
+    single = greedy_new_tokens(model, [GEN_PROMPT], GEN_NEW)[0]
+    batch = greedy_new_tokens(model, GEN_BATCH, GEN_NEW)
     case = {
-        "made_with": {"torch": torch.__version__, "transformers": transformers.__version__},
+        "made_with": versions("torch", "transformers"),
         "input_ids": INPUT_IDS,
         "attention_mask": ATTENTION_MASK,
         "position_ids": pos.tolist(),
@@ -186,7 +162,7 @@ def make_tiny(name: str, tie: bool, seed: int) -> None:
         "generate": {"prompt": GEN_PROMPT, "max_new_tokens": GEN_NEW, "eos_token_id": config.eos_token_id, "new_tokens": single},
         "generate_batch": {"prompts": GEN_BATCH, "max_new_tokens": GEN_NEW, "eos_token_id": config.eos_token_id, "new_tokens": batch},
     }
-    (out_dir / "case.json").write_text(json.dumps(case, indent=1) + "\n")
+    write_json(out_dir / "case.json", case, indent=1)
     print(f"{name}: loss {loss.item():.6f}, greedy {single}, batch {batch}")
 
 
@@ -348,7 +324,7 @@ def make_stories() -> None:
     all_ids = prompt_ids + hf_new
     text = tok.decode(all_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False)
     fixture = {
-        "made_with": {"torch": torch.__version__, "transformers": transformers.__version__, "gguf": __import__("gguf").__version__ if hasattr(__import__("gguf"), "__version__") else "0.19.0"},
+        "made_with": {**versions("torch", "transformers"), "gguf": getattr(__import__("gguf"), "__version__", "0.19.0")},
         "model": f"shared/data/models/stories260K/{STORIES_FILE}",
         "reference": "HF transformers GGUF loading (AutoModelForCausalLM/AutoTokenizer with gguf_file), "
         "greedy generate with use_cache; cross-checked by an independent numpy llama2.c-style forward on the raw "
@@ -366,7 +342,7 @@ def make_stories() -> None:
         "sentencepiece's add_dummy_prefix and llama.cpp do). They differ only for text starting with a space.",
         "tokenizer_cases": cases,
     }
-    (OUT / "stories260k.json").write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n")
+    write_json(OUT / "stories260k.json", fixture, indent=1, ensure_ascii=False)
     print(f"stories260K: prompt {prompt_ids}\n  new {hf_new}\n  text {text!r}")
 
 

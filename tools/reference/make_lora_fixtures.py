@@ -37,27 +37,20 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import adapters
-import safetensors
 import torch
-import transformers
 from adapters import DoRAConfig, IA3Config, LoRAConfig, Stack
-from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaModel
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "method-lora" / "test" / "fixtures"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-untied"
+from common import LLAMA_UNTIED, MINILM, fixtures_dir, llama_base_weights, lists_of, minilm_weights, save_tensors, versions, write_json
 
-VERSIONS = {
-    "adapters": adapters.__version__,
-    "transformers": transformers.__version__,
-    "torch": torch.__version__,
-    "safetensors": safetensors.__version__,
-}
+OUT = fixtures_dir("method-lora")
+LLAMA = LLAMA_UNTIED
+
+VERSIONS = versions("adapters", "transformers", "torch", "safetensors")
+# inputs.json and cases.json: one line per innermost list, so id matrices stay readable.
+JSON_LAYOUT = dict(expand=lists_of(list, dict), ensure_ascii=False)
 
 SENTENCES = [
     "a gorgeous, witty movie.",
@@ -94,27 +87,6 @@ LLAMA_CASES = [
     ),
     ("dora", "dora", "default DoRAConfig (alpha == r, Llama has no biases): Python and adapterkit agree"),
 ]
-
-
-def format_json(value, indent: int = 0) -> str:
-    """JSON with one line per innermost list, so id matrices stay readable."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        items = [f"{pad}  {json.dumps(k)}: {format_json(v, indent + 1).lstrip()}" for k, v in value.items()]
-        return pad + "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and value and all(isinstance(v, (list, dict)) for v in value):
-        items = [format_json(v, indent + 1) for v in value]
-        return pad + "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return pad + json.dumps(value, ensure_ascii=False)
-
-
-def write_json(path: Path, value) -> None:
-    path.write_text(format_json(value) + "\n", encoding="utf-8")
-
-
-def save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    save_file({k: v.detach().to(torch.float32).contiguous() for k, v in tensors.items()}, path, metadata={"format": "pt"})
-    path.chmod(0o644)
 
 
 @torch.no_grad()
@@ -159,8 +131,7 @@ def config_dict(config) -> dict:
 def minilm_model() -> BertModel:
     config = BertConfig.from_pretrained(MINILM, attn_implementation="eager")
     model = BertModel(config, add_pooling_layer=False)
-    weights = load_file(MINILM / "model.safetensors")
-    model.load_state_dict({k: v.to(torch.float32) for k, v in weights.items() if not k.startswith("pooler.")}, strict=True)
+    model.load_state_dict({k: v for k, v in minilm_weights().items() if not k.startswith("pooler.")}, strict=True)
     adapters.init(model)
     return model.eval()
 
@@ -181,6 +152,7 @@ def make_minilm(cases_out: dict) -> None:
             "attention_mask": enc["attention_mask"].tolist(),
             "token_type_ids": enc["token_type_ids"].tolist(),
         },
+        **JSON_LAYOUT,
     )
     expected: dict[str, torch.Tensor] = {}
     model = minilm_model()
@@ -216,8 +188,7 @@ def make_minilm(cases_out: dict) -> None:
 def llama_model() -> LlamaModel:
     config = LlamaConfig.from_pretrained(LLAMA, attn_implementation="eager")
     model = LlamaModel(config)
-    weights = load_file(LLAMA / "model.safetensors")
-    model.load_state_dict({k[len("model."):]: v for k, v in weights.items() if k.startswith("model.")}, strict=True)
+    model.load_state_dict(llama_base_weights(LLAMA), strict=True)
     adapters.init(model)
     return model.eval()
 
@@ -238,6 +209,7 @@ def make_llama(cases_out: dict) -> None:
             "attention_mask": case_json["attention_mask"],
             "position_ids": case_json["position_ids"],
         },
+        **JSON_LAYOUT,
     )
     expected: dict[str, torch.Tensor] = {}
     for i, (case, config, notes) in enumerate(LLAMA_CASES):
@@ -259,7 +231,7 @@ def main() -> None:
     cases: dict = {}
     make_minilm(cases)
     make_llama(cases)
-    write_json(OUT / "cases.json", {"versions": VERSIONS, "cases": cases})
+    write_json(OUT / "cases.json", {"versions": VERSIONS, "cases": cases}, **JSON_LAYOUT)
     # save_adapter writes files readable by the owner only on some setups; make them readable.
     for p in OUT.rglob("*"):
         if p.is_file():

@@ -52,24 +52,18 @@ import shutil
 from pathlib import Path
 
 import adapters
-import safetensors
 import torch
-import transformers
 from adapters import PrefixTuningConfig, PromptTuningConfig, Stack
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from transformers import AutoTokenizer, BertConfig, BertModel, LlamaConfig, LlamaForCausalLM
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "method-prefix" / "test" / "fixtures"
-MINILM = ROOT / "models" / "all-MiniLM-L6-v2"
-LLAMA = ROOT / "packages" / "core" / "test" / "fixtures" / "llama" / "tiny-untied"
+from common import (LLAMA_UNTIED, MINILM, fixtures_dir, greedy_new_tokens, minilm_weights, save_adapter_safetensors,
+                    save_tensors, versions, write_json)
 
-VERSIONS = {
-    "adapters": adapters.__version__,
-    "transformers": transformers.__version__,
-    "torch": torch.__version__,
-    "safetensors": safetensors.__version__,
-}
+OUT = fixtures_dir("method-prefix")
+LLAMA = LLAMA_UNTIED
+
+VERSIONS = versions("adapters", "transformers", "torch", "safetensors")
 
 SENTENCES = [
     "a gorgeous, witty movie.",
@@ -111,29 +105,6 @@ MINILM_CASES = [
 GEN_NEW = 8
 
 
-def format_json(value, indent: int = 0) -> str:
-    """Compact JSON: lists of numbers on one line."""
-    pad = "  " * indent
-    if isinstance(value, dict):
-        if not value:
-            return "{}"
-        items = [f'{pad}  {json.dumps(k)}: {format_json(v, indent + 1)}' for k, v in value.items()]
-        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
-    if isinstance(value, list) and value and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
-        return json.dumps(value)
-    if isinstance(value, list):
-        if not value:
-            return "[]"
-        items = [f"{pad}  {format_json(v, indent + 1)}" for v in value]
-        return "[\n" + ",\n".join(items) + "\n" + pad + "]"
-    return json.dumps(value)
-
-
-def write_json(path: Path, value) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(format_json(value) + "\n")
-
-
 def randomize(model: torch.nn.Module, name: str, gen: torch.Generator) -> None:
     """Overwrites every parameter of adapter `name` (named_parameters lists shared ones once)."""
     markers = [f".prefix_tunings.{name}.", f".prefix_gates.{name}.", f".prompt_tunings.{name}."]
@@ -145,22 +116,7 @@ def randomize(model: torch.nn.Module, name: str, gen: torch.Generator) -> None:
 
 def save(model, folder: Path, name: str, keep_aliases: bool) -> list[str]:
     """save_adapter; prefix tuning via .bin (see the module docstring). Returns the saved keys."""
-    if folder.exists():
-        shutil.rmtree(folder)
-    try:
-        model.save_adapter(str(folder), name, use_safetensors=True)
-    except RuntimeError as e:
-        if "share memory" not in str(e):
-            raise
-        shutil.rmtree(folder, ignore_errors=True)
-        model.save_adapter(str(folder), name, use_safetensors=False)
-        state = torch.load(folder / "pytorch_adapter.bin", map_location="cpu", weights_only=True)
-        if keep_aliases:
-            state = {k: v.clone().contiguous() for k, v in state.items()}
-        else:
-            state = {k: v.contiguous() for k, v in state.items() if ".prefix_tuning.pool." not in k}
-        save_file(state, str(folder / "adapter.safetensors"))
-        (folder / "pytorch_adapter.bin").unlink()
+    save_adapter_safetensors(model, folder, name, keep_aliases=keep_aliases)
     # LlamaForCausalLM also writes its static LM head; these fixtures hold adapters only.
     for extra in ("head_config.json", "pytorch_model_head.bin", "model_head.safetensors"):
         (folder / extra).unlink(missing_ok=True)
@@ -170,8 +126,7 @@ def save(model, folder: Path, name: str, keep_aliases: bool) -> list[str]:
 def load_minilm(attn: str) -> BertModel:
     config = BertConfig.from_pretrained(MINILM, attn_implementation=attn)
     model = BertModel(config)
-    weights = {k: v.to(torch.float32) for k, v in load_file(str(MINILM / "model.safetensors")).items()}
-    model.load_state_dict(weights, strict=False)
+    model.load_state_dict(minilm_weights(), strict=False)
     model.eval()
     adapters.init(model)
     return model
@@ -251,7 +206,7 @@ def make_minilm(cases_out: dict) -> None:
         "keys": keys,
     }
 
-    save_file({k: v.contiguous().to(torch.float32) for k, v in expected.items()}, str(out / "expected.safetensors"))
+    save_tensors(expected, out / "expected.safetensors", metadata=None)
 
 
 def make_llama(cases_out: dict) -> None:
@@ -300,22 +255,7 @@ def make_llama(cases_out: dict) -> None:
         # use_cache=False: with adapters 1.3.0 + transformers 4.57 the Llama KV cache is ignored
         # (the adapters' attention takes `past_key_value`, transformers passes `past_key_values`),
         # so cached HF generation is wrong even without an active adapter.
-        width = max(len(p) for p in prompts)
-        pad = config.pad_token_id
-        input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts])
-        attn = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
-        with torch.no_grad():
-            gen = model.generate(input_ids=input_ids, attention_mask=attn, max_new_tokens=GEN_NEW, do_sample=False,
-                                 eos_token_id=config.eos_token_id, pad_token_id=pad, use_cache=False)
-        rows = []
-        for r in gen[:, width:].tolist():
-            row = []
-            for t in r:
-                row.append(t)
-                if t == config.eos_token_id:
-                    break
-            rows.append(row)
-        return rows
+        return greedy_new_tokens(model, prompts, GEN_NEW, use_cache=False)
 
     gen_single = core_case["generate"]["prompt"]
     gen_batch = core_case["generate_batch"]["prompts"]
@@ -334,7 +274,7 @@ def make_llama(cases_out: dict) -> None:
                      "new_tokens": single, "base_new_tokens": base_single},
         "generate_batch": {"adapter": "prefix_gen", "prompts": gen_batch, "max_new_tokens": GEN_NEW, "eos_token_id": config.eos_token_id, "new_tokens": batch},
     })
-    save_file({k: v.contiguous() for k, v in expected.items()}, str(out / "expected.safetensors"))
+    save_tensors(expected, out / "expected.safetensors", dtype=None, metadata=None)
 
 
 def main() -> None:

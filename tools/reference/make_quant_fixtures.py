@@ -34,17 +34,15 @@ Total size ~0.8 MB.
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 import torch
 import bitsandbytes as bnb
 import bitsandbytes.functional as F
 from safetensors.torch import save_file
 
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "packages" / "quant" / "test" / "fixtures" / "bnb"
+from common import fixtures_dir, write_json
+
+OUT = fixtures_dir("quant") / "bnb"
 
 
 def matrices() -> dict[str, torch.Tensor]:
@@ -121,8 +119,8 @@ def main() -> None:
         "fp4_sort_order": _get_4bit_quantize_bounds("fp4", torch.device("cpu"))[1].tolist(),
         "dynamic": [float(v) for v in F.create_dynamic_map().tolist()],
     }
-    (OUT / "codes.json").write_text(json.dumps(codes, indent=1) + "\n")
-    (OUT / "cases.json").write_text(json.dumps({"bitsandbytes": bnb.__version__, "cases": cases}, indent=1) + "\n")
+    write_json(OUT / "codes.json", codes, indent=1)
+    write_json(OUT / "cases.json", {"bitsandbytes": bnb.__version__, "cases": cases}, indent=1)
 
     # A bnb Linear4bit, serialised as bnb does (the layout saveQuantized writes).
     g = torch.Generator().manual_seed(99)

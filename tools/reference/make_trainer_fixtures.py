@@ -20,7 +20,6 @@ Writes packages/trainer/test/fixtures/hf_trainer_reference.json:
 Seeded (torch.manual_seed(0)); nothing random ends up in the file.
 """
 import json
-import os
 import tempfile
 
 import torch
@@ -29,9 +28,10 @@ from transformers import BertConfig, TrainingArguments, get_scheduler
 import adapters
 from adapters import AdapterTrainer, BertAdapterModel
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-CONFIG = os.path.join(ROOT, "packages/core/test/fixtures/bert/bert/config.json")
-OUT = os.path.join(ROOT, "packages/trainer/test/fixtures/hf_trainer_reference.json")
+from common import TINY_BERT, fixtures_dir, write_json
+
+CONFIG = TINY_BERT / "config.json"
+OUT = fixtures_dir("trainer") / "hf_trainer_reference.json"
 
 
 def param_groups():
@@ -71,9 +71,7 @@ def schedules():
 
 def main():
     data = {"adapters_version": adapters.__version__, "param_groups": param_groups(), "schedules": schedules()}
-    with open(OUT, "w") as f:
-        json.dump(data, f, indent=1)
-        f.write("\n")
+    write_json(OUT, data, indent=1)
     print(f"wrote {OUT}")
 
 
