@@ -54,7 +54,7 @@ export async function load(p: RunParams): Promise<Loaded> {
     fetchBytes('/data/alps/SST-2/train.tsv'),
     fetchBytes('/data/alps/SST-2/test.tsv'), // GLUE's SST-2 dev set (872 sentences)
   ]);
-  const model = await AutoAdapterModel.fromFiles({ config, weights, tokenizer, tokenizerConfig, source: '/model' }, { backend: 'webgpu', onWarning: () => {} });
+  const model = await AutoAdapterModel.fromFiles({ config, weights, tokenizer, tokenizerConfig, source: '/model' }, { backend: 'webgpu' });
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return {
     model,

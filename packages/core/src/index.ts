@@ -9,6 +9,7 @@ export * from './errors.js';
 export type { Backend, Storage, View, MemoryInfo, KernelArgs, KernelImpl } from './backend/backend.js';
 export * from './backend/primitives.js';
 export * from './backend/registry.js';
+export { primitiveKernelTable, type PrimitiveKernelSet } from './backend/kernel-table.js';
 export { tidy, keep, dispose } from './backend/scope.js';
 export { checkWrite, liveStorage, markFreed, ownStorage, type CheckedStorage } from './backend/storage-checks.js';
 export { runKernel, runKernelInto, emptyTensor, broadcastView, type OutputSpec } from './backend/dispatch.js';

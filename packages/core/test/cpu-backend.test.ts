@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { View } from '../src/backend/backend.js';
 import { CpuBackend, registerCpuBackend } from '../src/backend/cpu/index.js';
 import { emptyTensor, runKernel, runKernelInto } from '../src/backend/dispatch.js';
-import { PRIMITIVE_KERNELS, UNARY_OPS, type UnaryOp } from '../src/backend/primitives.js';
+import { OPTIONAL_KERNELS, PRIMITIVE_KERNELS, UNARY_OPS, type UnaryOp } from '../src/backend/primitives.js';
+import { cpuKernels } from '../src/backend/cpu/kernels.js';
 import { backendByName, hasKernel, setBackend } from '../src/backend/registry.js';
 import { normalAt, uniformAt } from '../src/random/hash.js';
 import { fromNumbers, type DType, type TypedArray } from '../src/tensor/dtype.js';
@@ -82,6 +83,10 @@ describe('CpuBackend', () => {
     expect(backend).toBeInstanceOf(CpuBackend);
     const missing = PRIMITIVE_KERNELS.filter((k) => !hasKernel(k, 'cpu-ref'));
     expect(missing).toEqual([]);
+  });
+
+  it('builds its kernel table from primitiveKernelTable: exactly the primitives plus the optional fused ones', () => {
+    expect([...cpuKernels().keys()].sort()).toEqual([...PRIMITIVE_KERNELS, ...OPTIONAL_KERNELS].sort());
   });
 
   it('writes at an offset and reads copies', async () => {

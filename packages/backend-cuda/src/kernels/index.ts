@@ -1,4 +1,4 @@
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, registerKernel, type DType, type KernelImpl } from '@adapterkit/core';
+import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, primitiveKernelTable, registerKernel, type DType, type KernelImpl } from '@adapterkit/core';
 import { CUDA_BACKEND_NAME, type CudaBackend } from '../backend.js';
 import {
   binaryBody, binaryKernel, castExpr, castKernel, compareBody, compareKernel, copyKernel, stridedSource, unaryBody, unaryKernel, whereKernel,
@@ -12,30 +12,29 @@ import { cudaType } from './prelude.js';
 import { reduceKernel, reduceSource } from './reduce.js';
 import { softmaxKernel, softmaxSource } from './softmax.js';
 
-/** Every cuda kernel by primitive name (see core's primitives.ts for the contract). */
+/** Every cuda kernel by primitive name (see core's primitives.ts for the contracts); attention is composed in core. */
 export function cudaKernels(): Map<string, KernelImpl<CudaBackend>> {
-  const k = new Map<string, KernelImpl<CudaBackend>>();
-  for (const op of UNARY_OPS) k.set(op, (b, args) => unaryKernel(op, b, args));
-  for (const op of BINARY_OPS) k.set(op, (b, args) => binaryKernel(op, b, args));
-  for (const op of COMPARE_OPS) k.set(op, (b, args) => compareKernel(op, b, args));
-  for (const op of REDUCE_OPS) k.set(op, (b, args) => reduceKernel(op, b, args));
-  k.set('fill', (b, args) => fillKernel(b, args));
-  k.set('random', (b, args) => randomKernel(b, args));
-  k.set('copy', (b, args) => copyKernel(b, args));
-  k.set('cast', (b, args) => castKernel(b, args));
-  k.set('where', (b, args) => whereKernel(b, args));
-  k.set('matmul', (b, args) => matmulKernel(b, args));
-  k.set('gather', (b, args) => gatherKernel(b, args));
-  k.set('scatterAdd', (b, args) => scatterAddKernel(b, args));
-  k.set('softmax', (b, args) => softmaxKernel(false, b, args));
-  k.set('logSoftmax', (b, args) => softmaxKernel(true, b, args));
-  k.set('layerNorm', (b, args) => layerNormKernel(b, args));
-  k.set('layerNormBackward', (b, args) => layerNormBackwardKernel(b, args));
-  k.set('rmsNorm', (b, args) => rmsNormKernel(b, args));
-  k.set('rmsNormBackward', (b, args) => rmsNormBackwardKernel(b, args));
-  k.set('crossEntropy', (b, args) => crossEntropyKernel(false, b, args));
-  k.set('crossEntropyBackward', (b, args) => crossEntropyKernel(true, b, args));
-  return k;
+  return primitiveKernelTable<CudaBackend>({
+    unary: unaryKernel,
+    binary: binaryKernel,
+    compare: compareKernel,
+    reduce: reduceKernel,
+    softmax: softmaxKernel,
+    fill: fillKernel,
+    random: randomKernel,
+    copy: copyKernel,
+    cast: castKernel,
+    where: whereKernel,
+    matmul: matmulKernel,
+    gather: gatherKernel,
+    scatterAdd: scatterAddKernel,
+    layerNorm: layerNormKernel,
+    layerNormBackward: layerNormBackwardKernel,
+    rmsNorm: rmsNormKernel,
+    rmsNormBackward: rmsNormBackwardKernel,
+    crossEntropy: (b, args) => crossEntropyKernel(false, b, args),
+    crossEntropyBackward: (b, args) => crossEntropyKernel(true, b, args),
+  });
 }
 
 let registered = false;

@@ -1,4 +1,4 @@
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, registerKernel, type KernelImpl } from '@adapterkit/core';
+import { primitiveKernelTable, registerKernel, type KernelImpl } from '@adapterkit/core';
 import { WEBGPU_BACKEND_NAME, type WebGpuBackend } from '../backend.js';
 import { attentionKernel } from './attention.js';
 import { binaryKernel, castKernel, compareKernel, copyKernel, unaryKernel, whereKernel } from './elementwise.js';
@@ -12,30 +12,28 @@ import { softmaxKernel } from './softmax.js';
 
 /** Every webgpu kernel by primitive name, plus the optional 'attention' (see core's primitives.ts for the contracts). */
 export function webGpuKernels(): Map<string, KernelImpl<WebGpuBackend>> {
-  const k = new Map<string, KernelImpl<WebGpuBackend>>();
-  for (const op of UNARY_OPS) k.set(op, (b, args) => unaryKernel(op, b, args));
-  for (const op of BINARY_OPS) k.set(op, (b, args) => binaryKernel(op, b, args));
-  for (const op of COMPARE_OPS) k.set(op, (b, args) => compareKernel(op, b, args));
-  for (const op of REDUCE_OPS) k.set(op, (b, args) => reduceKernel(op, b, args));
-  k.set('fill', (b, args) => fillKernel(b, args));
-  k.set('random', (b, args) => randomKernel(b, args));
-  k.set('copy', (b, args) => copyKernel(b, args));
-  k.set('cast', (b, args) => castKernel(b, args));
-  k.set('where', (b, args) => whereKernel(b, args));
-  k.set('matmul', (b, args) => matmulKernel(b, args));
-  k.set('gather', (b, args) => gatherKernel(b, args));
-  k.set('scatterAdd', (b, args) => scatterAddKernel(b, args));
-  k.set('softmax', (b, args) => softmaxKernel(false, b, args));
-  k.set('logSoftmax', (b, args) => softmaxKernel(true, b, args));
-  k.set('layerNorm', (b, args) => layerNormKernel(b, args));
-  k.set('layerNormBackward', (b, args) => layerNormBackwardKernel(b, args));
-  k.set('rmsNorm', (b, args) => rmsNormKernel(b, args));
-  k.set('rmsNormBackward', (b, args) => rmsNormBackwardKernel(b, args));
-  k.set('crossEntropy', (b, args) => crossEntropyKernel(b, args));
-  k.set('crossEntropyBackward', (b, args) => crossEntropyBackwardKernel(b, args));
-  // Optional fused kernel (core's OPTIONAL_KERNELS): scaledDotProductAttention uses it when registered.
-  k.set('attention', (b, args) => attentionKernel(b, args));
-  return k;
+  return primitiveKernelTable<WebGpuBackend>({
+    unary: unaryKernel,
+    binary: binaryKernel,
+    compare: compareKernel,
+    reduce: reduceKernel,
+    softmax: softmaxKernel,
+    fill: fillKernel,
+    random: randomKernel,
+    copy: copyKernel,
+    cast: castKernel,
+    where: whereKernel,
+    matmul: matmulKernel,
+    gather: gatherKernel,
+    scatterAdd: scatterAddKernel,
+    layerNorm: layerNormKernel,
+    layerNormBackward: layerNormBackwardKernel,
+    rmsNorm: rmsNormKernel,
+    rmsNormBackward: rmsNormBackwardKernel,
+    crossEntropy: crossEntropyKernel,
+    crossEntropyBackward: crossEntropyBackwardKernel,
+    attention: attentionKernel,
+  });
 }
 
 let registered = false;

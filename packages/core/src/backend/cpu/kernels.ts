@@ -1,6 +1,6 @@
-import type { KernelImpl } from '../backend.js';
+import type { Backend, KernelImpl } from '../backend.js';
+import { primitiveKernelTable } from '../kernel-table.js';
 import { attentionKernel } from './attention.js';
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from '../primitives.js';
 import { registerKernel } from '../registry.js';
 import { binaryKernel, compareKernel } from './binary.js';
 import { CPU_BACKEND_NAME } from './common.js';
@@ -16,31 +16,30 @@ import { unaryKernel } from './unary.js';
 
 /** Every cpu-ref kernel by primitive name, plus the optional 'attention' (see primitives.ts for the contracts). */
 export function cpuKernels(): Map<string, KernelImpl> {
-  const k = new Map<string, KernelImpl>();
-  for (const op of UNARY_OPS) k.set(op, (_b, args) => unaryKernel(op, args));
-  for (const op of BINARY_OPS) k.set(op, (_b, args) => binaryKernel(op, args));
-  for (const op of COMPARE_OPS) k.set(op, (_b, args) => compareKernel(op, args));
-  for (const op of REDUCE_OPS) k.set(op, (_b, args) => reduceKernel(op, args));
-  k.set('fill', (_b, args) => fillKernel(args));
-  k.set('random', (_b, args) => randomKernel(args));
-  k.set('copy', (_b, args) => copyKernel(args));
-  k.set('cast', (_b, args) => castKernel(args));
-  k.set('where', (_b, args) => whereKernel(args));
-  k.set('matmul', (_b, args) => matmulKernel(args));
-  k.set('gather', (_b, args) => gatherKernel(args));
-  k.set('scatterAdd', (_b, args) => scatterAddKernel(args));
-  k.set('softmax', (_b, args) => softmaxKernel(false, args));
-  k.set('logSoftmax', (_b, args) => softmaxKernel(true, args));
-  k.set('layerNorm', (_b, args) => layerNormKernel(args));
-  k.set('layerNormBackward', (_b, args) => layerNormBackwardKernel(args));
-  k.set('rmsNorm', (_b, args) => rmsNormKernel(args));
-  k.set('rmsNormBackward', (_b, args) => rmsNormBackwardKernel(args));
-  k.set('crossEntropy', (_b, args) => crossEntropyKernel(args));
-  k.set('crossEntropyBackward', (_b, args) => crossEntropyBackwardKernel(args));
-  // Optional fused kernel (OPTIONAL_KERNELS): the reference for other backends' versions, and the
-  // path cpu-ref's own scaledDotProductAttention takes (see ops/attention.ts for why).
-  k.set('attention', (_b, args) => attentionKernel(args));
-  return k;
+  return primitiveKernelTable<Backend>({
+    unary: (op, _b, args) => unaryKernel(op, args),
+    binary: (op, _b, args) => binaryKernel(op, args),
+    compare: (op, _b, args) => compareKernel(op, args),
+    reduce: (op, _b, args) => reduceKernel(op, args),
+    softmax: (log, _b, args) => softmaxKernel(log, args),
+    fill: (_b, args) => fillKernel(args),
+    random: (_b, args) => randomKernel(args),
+    copy: (_b, args) => copyKernel(args),
+    cast: (_b, args) => castKernel(args),
+    where: (_b, args) => whereKernel(args),
+    matmul: (_b, args) => matmulKernel(args),
+    gather: (_b, args) => gatherKernel(args),
+    scatterAdd: (_b, args) => scatterAddKernel(args),
+    layerNorm: (_b, args) => layerNormKernel(args),
+    layerNormBackward: (_b, args) => layerNormBackwardKernel(args),
+    rmsNorm: (_b, args) => rmsNormKernel(args),
+    rmsNormBackward: (_b, args) => rmsNormBackwardKernel(args),
+    crossEntropy: (_b, args) => crossEntropyKernel(args),
+    crossEntropyBackward: (_b, args) => crossEntropyBackwardKernel(args),
+    // The reference for other backends' versions, and the path cpu-ref's own
+    // scaledDotProductAttention takes (see ops/attention.ts for why).
+    attention: (_b, args) => attentionKernel(args),
+  });
 }
 
 /** Registers every kernel above for 'cpu-ref' (called by registerCpuBackend). */
