@@ -21,6 +21,7 @@ export const SUITE = [
   'core/test/adapters-host.test.ts',
   'core/test/train-mlp.test.ts',
   'core/test/auto.test.ts',
+  'core/test/adapter-files.test.ts',
   'method-bottleneck/test/*.test.ts',
   'method-lora/test/*.test.ts',
   'method-prefix/test/*.test.ts',

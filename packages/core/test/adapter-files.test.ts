@@ -4,10 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  AutoAdapterModel, Module, ModuleDict, Parameter, add, adapterFiles, dispose, full, headFiles, mul, noGrad, registerConfigPreset,
-  registerConfigSchema, registerMethod, saveAdapter, setBackend, tensor, tidy, type AdapterHost, type AdapterMethod, type AdapterModel,
-  type ResidualSite,
+  AutoAdapterModel, adapterFiles, dispose, headFiles, noGrad, saveAdapter, setBackend, tensor, tidy, type AdapterModel,
 } from '../src/index.js';
+import { registerScaleMethod } from './scale-method.js';
 import { HfTokenizer } from '../src/tokenizers/hf-tokenizer.js';
 import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
 
@@ -17,39 +16,7 @@ import { TEST_BACKEND } from '../../test-utils/src/backend-under-test.js';
  * The method is a minimal one (a learned scalar per residual site), as in
  * adapters-host.test.ts: real methods live in their own packages.
  */
-class ScaleModule extends Module {
-  readonly s: Parameter;
-  constructor(init: number) {
-    super();
-    this.s = this.registerParameter('s', new Parameter(full([1], init)));
-  }
-}
-
-const scaleMethod: AdapterMethod = {
-  architecture: 'files_scale',
-  supportedBlocks: ['Stack'],
-  addAdapter(host: AdapterHost, name, config) {
-    for (const site of host.sitesOf('residual')) {
-      let dict = site.owner.child<ModuleDict<ScaleModule>>('adapters');
-      if (!dict) dict = site.owner.registerModule('adapters', new ModuleDict<ScaleModule>());
-      dict.set(name, new ScaleModule(config.fields.init as number));
-      (site as ResidualSite).attach('files_scale', ({ hidden, residual, layerNorm, setup }) => {
-        const m = setup.flatten().map((n) => dict!.get(n)).find(Boolean);
-        if (!m) return null;
-        const y = add(mul(hidden, add(m.s, 1)), residual);
-        return layerNorm ? layerNorm(y) : y;
-      });
-    }
-  },
-  deleteAdapter(host, name) {
-    for (const site of host.sitesOf('residual')) site.owner.child<ModuleDict>('adapters')?.delete(name);
-  },
-  weightMarkers: (name) => [`.adapters.${name}.`],
-  hasAdapter: (host, name) => host.sitesOf('residual').some((s) => s.owner.child<ModuleDict>('adapters')?.has(name)),
-};
-registerConfigSchema({ architecture: 'files_scale', className: 'FilesScaleConfig', defaults: { init: 0.5 }, floatFields: ['init'] });
-registerConfigPreset('files_scale', 'files_scale', {});
-registerMethod(scaleMethod);
+registerScaleMethod('files_scale', 'FilesScaleConfig', { init: 0.5 });
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/bert/bert/', import.meta.url));
 const TOKENIZER = fileURLToPath(new URL('./fixtures/tokenizer/', import.meta.url));

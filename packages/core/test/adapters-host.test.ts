@@ -3,48 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  AdamW, BertModel, ModuleDict, Module, Parameter, add, backward, full, initAdapters, mean, mul, noGrad, parseBertConfig,
-  registerConfigPreset, registerConfigSchema, registerMethod, tensor, tidy, type AdapterHost, type AdapterMethod, type ResidualSite, type Tensor,
+  AdamW, BertModel, backward, initAdapters, mean, noGrad, parseBertConfig, tensor, tidy, type Tensor,
 } from '../src/index.js';
+import { registerScaleMethod } from './scale-method.js';
 
 /**
  * A minimal method used to test the host: a learned scalar per residual site,
  * out = LN(h·(1+s) + x). Real methods live in their own packages.
  */
-class ScaleModule extends Module {
-  readonly s: Parameter;
-  constructor(init: number) {
-    super();
-    this.s = this.registerParameter('s', new Parameter(full([1], init)));
-  }
-}
-
-const scaleMethod: AdapterMethod = {
-  architecture: 'test_scale',
-  supportedBlocks: ['Stack'],
-  addAdapter(host: AdapterHost, name, config) {
-    for (const site of host.sitesOf('residual')) {
-      if ((config.fields.leave_out as number[]).includes(site.layer)) continue;
-      let dict = site.owner.child<ModuleDict<ScaleModule>>('adapters');
-      if (!dict) dict = site.owner.registerModule('adapters', new ModuleDict<ScaleModule>());
-      dict.set(name, new ScaleModule(config.fields.init as number));
-      (site as ResidualSite).attach('test_scale', ({ hidden, residual, layerNorm, setup }) => {
-        const m = setup.flatten().map((n) => dict!.get(n)).find(Boolean);
-        if (!m) return null;
-        const y = add(mul(hidden, add(m.s, 1)), residual);
-        return layerNorm ? layerNorm(y) : y;
-      });
-    }
-  },
-  deleteAdapter(host, name) {
-    for (const site of host.sitesOf('residual')) site.owner.child<ModuleDict>('adapters')?.delete(name);
-  },
-  weightMarkers: (name) => [`.adapters.${name}.`],
-  hasAdapter: (host, name) => host.sitesOf('residual').some((s) => s.owner.child<ModuleDict>('adapters')?.has(name)),
-};
-registerConfigSchema({ architecture: 'test_scale', className: 'TestScaleConfig', defaults: { init: 0.5, leave_out: [] }, floatFields: ['init'] });
-registerConfigPreset('test_scale', 'test_scale', {});
-registerMethod(scaleMethod);
+registerScaleMethod('test_scale', 'TestScaleConfig', { init: 0.5, leave_out: [] });
 
 const fixtureDir = new URL('./fixtures/bert/bert/', import.meta.url);
 const config = parseBertConfig(JSON.parse(readFileSync(new URL('config.json', fixtureDir), 'utf8')));

@@ -78,6 +78,18 @@ interface Variant {
  * folded).
  */
 
+/** Both variants' entry point: one workgroup of `qb` invocations per (problem bh, block of query rows) w. */
+function entry(qb: number): string {
+  return `@compute @workgroup_size(${qb})
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let w = wid.y * nwg.x + wid.x;
+  if (w >= pu(15u)) { return; }
+  let nblk = pu(0u);
+  let bh = w / nblk;
+  let lq = pu(2u);
+  let lk = pu(3u);`;
+}
+
 /**
  * The private-array variant, for heads above MAX_REG_HEAD: one query row per
  * invocation with q_i and the accumulator in private arrays; per tile, the
@@ -101,14 +113,7 @@ ${WEXP_WGSL}
 var<workgroup> Ks: array<f32, ${TK * D}>;
 var<workgroup> Vs: array<f32, ${TK * DV}>;
 
-@compute @workgroup_size(${QB})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.y * nwg.x + wid.x;
-  if (w >= pu(15u)) { return; }
-  let nblk = pu(0u);
-  let bh = w / nblk;
-  let lq = pu(2u);
-  let lk = pu(3u);
+${entry(QB)}
   let row = (w % nblk) * ${QB}u + lid;
   let valid = row < lq;
   let i = select(0u, row, valid);
@@ -258,14 +263,7 @@ var<workgroup> Vs: array<vec4f, ${TK * DV4}>;
 ${x.writeP ? `var<workgroup> rowMx: array<f32, ${QB * R}>;
 var<workgroup> rowInv: array<f32, ${QB * R}>;` : ''}
 
-@compute @workgroup_size(${QB})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.y * nwg.x + wid.x;
-  if (w >= pu(15u)) { return; }
-  let nblk = pu(0u);
-  let bh = w / nblk;
-  let lq = pu(2u);
-  let lk = pu(3u);
+${entry(QB)}
   let scale = pf(4u);
   let lowest = bitcast<f32>(0xff7fffffu);
   let shift = i32(lk) - i32(lq);
