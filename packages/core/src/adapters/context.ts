@@ -17,6 +17,13 @@ export class ForwardContext {
    * [i·B, (i+1)·B) are channel i; `batchSize` is then N·B). 1 otherwise.
    */
   parallelChannels = 1;
+  /**
+   * Prompt positions inserted into the sequence in this pass (Python
+   * `context.prompt_tokens_length`): set by prompt tuning at the embeddings,
+   * null when no prompt was inserted. Models copy it to
+   * `BaseModelOutput.promptTokensLength` so heads can pad their labels.
+   */
+  promptTokensLength: number | null = null;
 
   constructor(
     /** [batch, seq] token mask of the input (1 = token), when the model has one. */

@@ -10,7 +10,7 @@ export { HeadActivation, headActivationNames } from './activation.js';
 export { bceWithLogits } from './losses.js';
 export { PredictionHead, headDropoutProb, initLinear } from './prediction-head.js';
 export { ClassificationHead } from './classification.js';
-export { TaggingHead, IGNORE_INDEX } from './tagging.js';
+export { TaggingHead, IGNORE_INDEX, padPromptPositions } from './tagging.js';
 export { MultipleChoiceHead } from './multiple-choice.js';
 export { QuestionAnsweringHead } from './question-answering.js';
 export { LMHead, MaskedLMHead, CausalLMHead, LMDecoder, tiesWordEmbeddings, type LMHeadBuildOptions } from './language-modeling.js';

@@ -13,7 +13,7 @@ import { HeadActivation } from './activation.js';
 import { classTargets } from './classification.js';
 import { normalizeHeadConfig, type LMHeadConfig } from './config.js';
 import { initLinear, PredictionHead } from './prediction-head.js';
-import { IGNORE_INDEX } from './tagging.js';
+import { IGNORE_INDEX, padPromptPositions } from './tagging.js';
 import type { HeadBuildOptions, HeadHost, HeadInputs, HeadOutput } from './types.js';
 
 /** Model types whose config class defaults `tie_word_embeddings` to false (the rest default to true, as PretrainedConfig). */
@@ -80,6 +80,12 @@ export class LMDecoder extends Module {
  *
  * Loss: cross-entropy over the vocabulary, -100 ignored; with
  * `shift_labels` (causal LM) position t predicts label t+1.
+ *
+ * With prompt tuning (`inputs.promptTokensLength` = P) the logits keep the
+ * P prompt positions ([batch, P + seq, vocab], as Python) and labels
+ * [batch, seq] get P ignored labels in front — after the shift, as Python's
+ * `CausalLMHead.forward` — so the prompt positions add nothing to the loss
+ * and label j is scored at position P + j (P + j − 1 when shifted).
  */
 export class LMHead extends PredictionHead {
   declare readonly config: LMHeadConfig;
@@ -117,14 +123,19 @@ export class LMHead extends PredictionHead {
       const labels = inputs.labels;
       if (!labels) return { logits };
       const v = this.config.vocab_size;
-      if (labels.size * v !== logits.size) throw new ShapeError(`head '${this.name}': labels ${formatShape(labels.shape)} do not match logits ${formatShape(logits.shape)}`);
-      let l = logits;
-      let t = labels;
-      if (this.config.shift_labels) {
-        const s = logits.shape[logits.rank - 2]!;
-        l = narrow(logits, -2, 0, s - 1);
-        t = narrow(reshape(labels, logits.shape.slice(0, -1)), -1, 1, s - 1);
+      const p = inputs.promptTokensLength ?? 0;
+      const s = logits.shape[logits.rank - 2]!;
+      const tokens = s - p;
+      if (tokens < 0 || labels.size * v * s !== logits.size * tokens) {
+        throw new ShapeError(`head '${this.name}': labels ${formatShape(labels.shape)} do not match logits ${formatShape(logits.shape)}${p ? ` less ${p} prompt positions` : ''}`);
       }
+      let l = logits;
+      let t = reshape(labels, [...logits.shape.slice(0, -2), tokens]);
+      if (this.config.shift_labels) {
+        l = narrow(logits, -2, 0, s - 1);
+        t = narrow(t, -1, 1, tokens - 1);
+      }
+      t = padPromptPositions(t, p, IGNORE_INDEX);
       const n = l.size / v;
       const loss = crossEntropy(reshape(l, [n, v]), classTargets(t, n, this.name), { ignoreIndex: IGNORE_INDEX });
       return { logits, loss };

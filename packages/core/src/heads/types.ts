@@ -69,6 +69,15 @@ export interface HeadInputs {
    * (where Python runs an invertible adapter in reverse).
    */
   beforeOutputEmbedding?: (x: Tensor) => Tensor;
+  /**
+   * Prompt positions the base model inserted in front of the sequence
+   * (prompt tuning; Python's `prompt_tokens_length` kwarg). Logits keep
+   * them (their sequence axis is this much longer than the input), as in
+   * Python; tagging and LM heads prepend this many ignored labels (-100)
+   * — and the tagging head this many ones to `attentionMask` — so the loss
+   * skips the prompt positions and input labels line up with input tokens.
+   */
+  promptTokensLength?: number;
 }
 
 /** What a head returns. Tensors are new (the caller disposes them or runs inside `tidy`). */

@@ -151,6 +151,12 @@ export interface AdapterModelOutput extends HeadOutput {
   hiddenStates?: Tensor[];
   /** One output per head when several heads ran (Parallel / BatchSplit setups). */
   headOutputs?: AdapterModelOutput[];
+  /**
+   * Prompt positions in front of the sequence (prompt tuning, as the base
+   * output's): token-level logits are [batch, P + seq, …] as in Python;
+   * `narrow(logits, 1, P, seq)` gives the input tokens' (for 'prefix').
+   */
+  promptTokensLength?: number;
 }
 
 /** The `heads` container: children are the heads by name (Python `model.heads`, a ModuleDict). */
@@ -730,8 +736,10 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
       attentionMask: baseInputs.attentionMask,
       clsOutput,
       beforeOutputEmbedding: (x) => this.lmHeadSite.run(x),
+      promptTokensLength: out.promptTokensLength,
     });
     const result: AdapterModelOutput = { ...res, head: name, lastHiddenState: out.lastHiddenState };
+    if (out.promptTokensLength) result.promptTokensLength = out.promptTokensLength;
     if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
     if (out.hiddenStates) result.hiddenStates = out.hiddenStates;
     return result;
@@ -764,6 +772,7 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
       const r = ranges[i]!;
       const part: BaseModelOutput = { lastHiddenState: rowsOf(out.lastHiddenState, r)! };
       if (out.pooledOutput) part.pooledOutput = rowsOf(out.pooledOutput, r);
+      if (out.promptTokensLength) part.promptTokensLength = out.promptTokensLength;
       if (out.hiddenStates) part.hiddenStates = out.hiddenStates.map((h) => rowsOf(h, r)!);
       const ins: ModelInputs = split ? { ...baseInputs, inputIds: rowsOf(baseInputs.inputIds, r)!, attentionMask: rowsOf(baseInputs.attentionMask, r) } : baseInputs;
       const tg: HeadInputs = split
@@ -780,6 +789,7 @@ export class AdapterModel extends Module implements AdapterModelApi, SiteOwner {
       lastHiddenState: out.lastHiddenState,
       headOutputs: outputs,
     };
+    if (out.promptTokensLength) result.promptTokensLength = out.promptTokensLength;
     if (losses.every((l): l is Tensor => l !== undefined)) result.loss = losses.slice(1).reduce((a, l) => add(a, l), losses[0]!);
     if (out.pooledOutput) result.pooledOutput = out.pooledOutput;
     if (out.hiddenStates) result.hiddenStates = out.hiddenStates;

@@ -31,6 +31,13 @@ export interface BaseModelOutput {
   hiddenStates?: Tensor[];
   /** BERT pooler output [batch, hidden] (tanh(dense(CLS))), when the model has a pooler. */
   pooledOutput?: Tensor;
+  /**
+   * Prompt positions the pass inserted (prompt tuning; Python's
+   * `prompt_tokens_length` in the forward context). The sequence axis of
+   * `lastHiddenState` is then this much longer than the input; token-level
+   * heads pad their labels (and mask) with it at the front, as Python.
+   */
+  promptTokensLength?: number;
 }
 
 /**

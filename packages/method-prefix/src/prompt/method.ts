@@ -9,7 +9,12 @@ import { PromptTuning, PromptTuningLayer, type PromptCombine } from './modules.j
  */
 export const PROMPT_TUNING_UNSUPPORTED = new Set(['bart', 'mbart', 't5', 'mt5', 'gpt2', 'gptj', 'llama', 'mistral', 'plbart', 'whisper', 'clip', 'encoder-decoder']);
 
-/** Key of `ForwardContext.outputs` where the hook records how many prompt positions it inserted (Python `context.prompt_tokens_length`). */
+/**
+ * Key of `ForwardContext.outputs` where the hook also records how many prompt
+ * positions it inserted. The typed field `ForwardContext.promptTokensLength`
+ * (Python `context.prompt_tokens_length`) carries it to the base model's
+ * output and from there to the heads.
+ */
 export const PROMPT_TOKENS_LENGTH = 'prompt_tokens_length';
 
 /** The model's prompt layer (`<base>.prompt_tuning`), created on first use. */
@@ -33,7 +38,10 @@ function embeddingHook(host: AdapterHost): EmbeddingHook {
     if (!prompt) return null;
     const out = prompt.forward(hidden);
     const p = prompt.promptLength;
-    context?.outputs.set(PROMPT_TOKENS_LENGTH, p);
+    if (context) {
+      context.promptTokensLength = p;
+      context.outputs.set(PROMPT_TOKENS_LENGTH, p);
+    }
     if (!attentionMask) return { hidden: out, attentionMask: null };
     const ones = full([attentionMask.shape[0]!, p], 1, { dtype: attentionMask.dtype, backend: attentionMask.backend });
     return { hidden: out, attentionMask: concat([ones, attentionMask], 1) };

@@ -115,6 +115,8 @@ export class BertModel extends Module implements BaseModel, SiteOwner {
       const out: BaseModelOutput = { lastHiddenState };
       if (hiddenStates) out.hiddenStates = hiddenStates;
       if (this.pooler) out.pooledOutput = this.pooler.forward(lastHiddenState);
+      const prompt = this.adapterHost?.currentContext()?.promptTokensLength;
+      if (prompt) out.promptTokensLength = prompt;
       return out;
     });
   }
